@@ -1,0 +1,23 @@
+//! The command line: one file per group of subcommands. Client commands talk to the daemon
+//! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
+
+pub mod args;
+
+pub use args::{Cli, Command};
+
+use std::process::ExitCode;
+
+/// Run one parsed command line; the returned code is the process's exit code.
+pub async fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        other => {
+            eprintln!("oncalld: {:?} is not built yet", other);
+            ExitCode::from(1)
+        }
+    }
+}

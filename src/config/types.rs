@@ -1,0 +1,264 @@
+//! The typed, validated configuration: what the rest of oncalld reads.
+//!
+//! `config::load` turns a TOML file into a [`Config`] with every default applied, every
+//! duration parsed and every cross-reference checked, so nothing downstream re-validates.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::civil;
+use jiff::tz::TimeZone;
+
+/// A whole, valid configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages and reload).
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    /// Checks in file order, with `[defaults]` applied.
+    pub checks: Vec<CheckConfig>,
+    pub notifiers: BTreeMap<String, NotifierConfig>,
+    pub people: BTreeMap<String, Person>,
+    pub periods: BTreeMap<String, Period>,
+    pub schedules: BTreeMap<String, Schedule>,
+    pub policies: BTreeMap<String, Policy>,
+}
+
+impl Config {
+    pub fn check(&self, name: &str) -> Option<&CheckConfig> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+}
+
+/// `[daemon]`. Paths left `None` are resolved at start-up from the environment
+/// (`$STATE_DIRECTORY`, `$RUNTIME_DIRECTORY`, XDG, or the root defaults).
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    pub state_dir: Option<PathBuf>,
+    pub socket: Option<PathBuf>,
+    /// Permission bits of the socket file; default 0o660.
+    pub socket_mode: u32,
+    pub socket_group: Option<String>,
+    pub metrics_listen: Option<SocketAddr>,
+    /// Zone times are shown in, and the default for schedules. Default: the system's.
+    pub time_zone: TimeZone,
+}
+
+/// One `[[check]]` with `[defaults]` applied.
+#[derive(Debug, Clone)]
+pub struct CheckConfig {
+    pub name: String,
+    pub probe: ProbeConfig,
+    pub interval: Duration,
+    pub timeout: Duration,
+    /// Consecutive failures before DOWN (Nagios `max_check_attempts`); at least 1.
+    pub retries: u32,
+    pub retry_interval: Duration,
+    /// Consecutive successes before UP again; at least 1.
+    pub recoveries: u32,
+    /// Escalation policy name (checked to exist).
+    pub policy: String,
+    /// When false, an incident stays open after the check recovers, for a human to resolve.
+    pub auto_resolve: bool,
+    /// Which probe results count as a failure.
+    pub page_on: PageOn,
+}
+
+/// Which results count as failure. UNKNOWN always does (as in Nagios, it is a problem state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PageOn {
+    /// CRITICAL and UNKNOWN fail; WARNING does not.
+    #[default]
+    Critical,
+    /// WARNING, CRITICAL and UNKNOWN fail.
+    Warning,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProbeConfig {
+    Http(HttpProbe),
+    Tcp {
+        address: String,
+    },
+    Process {
+        process: String,
+        match_on: ProcessMatch,
+        min_count: u32,
+    },
+    Disk {
+        path: PathBuf,
+        min_free: MinFree,
+    },
+    /// A Nagios plugin: argv, no shell.
+    Command {
+        command: Vec<String>,
+    },
+}
+
+impl ProbeConfig {
+    /// The `type = "..."` word, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeConfig::Http(_) => "http",
+            ProbeConfig::Tcp { .. } => "tcp",
+            ProbeConfig::Process { .. } => "process",
+            ProbeConfig::Disk { .. } => "disk",
+            ProbeConfig::Command { .. } => "command",
+        }
+    }
+
+    /// What the check looks at, in one short phrase (URL, address, process, path, argv[0]).
+    pub fn target(&self) -> String {
+        match self {
+            ProbeConfig::Http(h) => h.url.clone(),
+            ProbeConfig::Tcp { address } => address.clone(),
+            ProbeConfig::Process { process, .. } => format!("process {process}"),
+            ProbeConfig::Disk { path, .. } => format!("disk {}", path.display()),
+            ProbeConfig::Command { command } => command.join(" "),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpProbe {
+    pub url: String,
+    /// Upper-case method, default "GET".
+    pub method: String,
+    pub headers: BTreeMap<String, String>,
+    /// Default `[200]`.
+    pub expect_status: Vec<u16>,
+    pub max_latency: Option<Duration>,
+    pub body_contains: Option<String>,
+    /// Default true.
+    pub tls_verify: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessMatch {
+    /// The process name (comm), exactly.
+    Name,
+    /// A substring of the full command line.
+    Cmdline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MinFree {
+    /// 0.0..=100.0 percent of the filesystem's size available to unprivileged users.
+    Percent(f64),
+    Bytes(u64),
+}
+
+#[derive(Debug, Clone)]
+pub enum NotifierConfig {
+    Email(EmailNotifier),
+    Webhook(WebhookNotifier),
+    /// argv; the page JSON on stdin, the recipient's `to` in `$ONCALLD_TO`.
+    Command {
+        command: Vec<String>,
+        timeout: Duration,
+    },
+    Console,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailNotifier {
+    /// `smtp://[user:pass@]host[:port]` (STARTTLS when offered, `?tls=required` to insist,
+    /// `?tls=none` to never), or `smtps://` for implicit TLS.
+    pub smtp: String,
+    pub from: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookNotifier {
+    pub url: String,
+    pub secret: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub timeout: Duration,
+}
+
+/// `[people.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub notify: Vec<ContactMethod>,
+}
+
+/// One way to reach a person: a notifier name and the address it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactMethod {
+    pub via: String,
+    pub to: String,
+}
+
+/// `[periods.NAME]`: weekly windows, read in the zone of the schedule that uses the period.
+#[derive(Debug, Clone)]
+pub struct Period {
+    pub windows: Vec<Window>,
+}
+
+/// `"mon-fri 09:00-18:00"`. `days[0]` is Monday. When `end <= start` the window runs past
+/// midnight into the next day (`"fri 22:00-06:00"` is Friday 22:00 to Saturday 06:00);
+/// `"24:00"` as an end means midnight at the end of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub days: [bool; 7],
+    pub start: civil::Time,
+    /// `None` means 24:00.
+    pub end: Option<civil::Time>,
+}
+
+/// `[schedules.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub time_zone: TimeZone,
+    pub rotation: Vec<String>,
+    pub shift: Duration,
+    /// First handover, local time in `time_zone`.
+    pub start: civil::DateTime,
+    pub period: Option<String>,
+    pub overrides: Vec<Override>,
+}
+
+/// Someone on call instead of the rotation, local times in the schedule's zone, `[from, until)`.
+#[derive(Debug, Clone)]
+pub struct Override {
+    pub person: String,
+    pub from: civil::DateTime,
+    pub until: civil::DateTime,
+}
+
+/// `[policies.NAME]`.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Times the whole list of steps is run again after the last one.
+    pub repeat: u32,
+    pub ack_timeout: Option<Duration>,
+    /// At least one.
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub notify: Vec<Target>,
+    pub escalate_after: Duration,
+}
+
+/// Whom a step pages: `"schedule:NAME"`, `"person:NAME"` or `"notifier:NAME"`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Schedule(String),
+    Person(String),
+    Notifier(String),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Schedule(n) => write!(f, "schedule:{n}"),
+            Target::Person(n) => write!(f, "person:{n}"),
+            Target::Notifier(n) => write!(f, "notifier:{n}"),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The incident engine. (The engine issue fills this in.)
