@@ -190,3 +190,43 @@ impl Silence {
         self.starts_at <= now && now < self.ends_at
     }
 }
+
+/// How one delivery attempt of a page ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum DeliveryOutcome {
+    Delivered,
+    /// Failed, will be tried again at `retry_at`.
+    Retrying {
+        error: String,
+        retry_at: Timestamp,
+    },
+    /// Failed for good: permanent error, or the page is over 24 h old.
+    Failed {
+        error: String,
+    },
+}
+
+/// One attempt to deliver one page; these go on the incident's timeline beside its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageAttempt {
+    pub key: String,
+    pub incident: IncidentId,
+    pub recipient: String,
+    pub notifier: String,
+    /// 1-based.
+    pub attempt: u32,
+    pub at: Timestamp,
+    pub outcome: DeliveryOutcome,
+}
+
+/// A recorded change of a check's state (for `status`, availability and postmortems).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckTransitionRecord {
+    pub check: String,
+    pub at: Timestamp,
+    pub from: super::check_state::CheckState,
+    pub to: super::check_state::CheckState,
+    /// The probe's message that caused it.
+    pub message: String,
+}
