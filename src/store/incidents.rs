@@ -57,8 +57,8 @@ impl Store {
         )
     }
 
-    /// Incidents open at any time in `[from, to)` — opened before `to` and not resolved
-    /// before `from` — oldest first. Reports pick MTTA/MTTR (opened in the window) and
+    /// Incidents open at any time in `[from, to)` — opened before `to` and resolved after
+    /// `from` or not at all — oldest first. Reports pick MTTA/MTTR (opened in the window) and
     /// availability (overlapping it) from these.
     pub fn incidents_in(
         &self,
@@ -67,7 +67,7 @@ impl Store {
     ) -> Result<Vec<Incident>, StoreError> {
         let sql = format!(
             "SELECT {INCIDENT_COLS} FROM incidents
-             WHERE opened_at < ?2 AND (resolved_at IS NULL OR resolved_at >= ?1)
+             WHERE opened_at < ?2 AND (resolved_at IS NULL OR resolved_at > ?1)
              ORDER BY opened_at, id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
