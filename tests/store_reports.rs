@@ -52,11 +52,10 @@ fn incidents_in_a_window_are_those_open_during_it() {
     seed(&mut store);
     let rows = store.incidents_in(t(0), t(200)).unwrap();
     assert_eq!(ids(&rows, |i| i.id), vec![2, 3, 4]);
-    // An incident resolved exactly at the window's start still overlaps nothing after it.
-    assert_eq!(
-        ids(&store.incidents_in(t(-50), t(-49)).unwrap(), |i| i.id),
-        vec![1]
-    );
+    // Resolved exactly when the window starts: it was not open during the window.
+    let window = |a, b| ids(&store.incidents_in(t(a), t(b)).unwrap(), |i| i.id);
+    assert_eq!(window(-51, -49), vec![1]);
+    assert_eq!(window(-50, -49), Vec::<u64>::new());
     assert_eq!(
         ids(&store.incidents_in(t(-49), t(-11)).unwrap(), |i| i.id),
         Vec::<u64>::new()
