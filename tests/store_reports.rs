@@ -63,6 +63,22 @@ fn incidents_in_a_window_are_those_open_during_it() {
 
     let newest_first = store.incidents(IncidentFilter::default()).unwrap();
     assert_eq!(ids(&newest_first, |i| i.id), vec![5, 4, 3, 2, 1]);
+    let open_only = IncidentFilter {
+        open_only: true,
+        since: None,
+    };
+    assert_eq!(
+        ids(&store.incidents(open_only).unwrap(), |i| i.id),
+        vec![5, 4]
+    );
+    let since = IncidentFilter {
+        open_only: false,
+        since: Some(t(-10)),
+    };
+    assert_eq!(
+        ids(&store.incidents(since).unwrap(), |i| i.id),
+        vec![5, 4, 3, 2]
+    );
     let open_since = IncidentFilter {
         open_only: true,
         since: Some(t(0)),

@@ -62,9 +62,10 @@ fn every_type_round_trips_across_a_reopen() {
         store.commit(&batch).unwrap();
     }
     let store = open(&dir);
-    let mut all = store.incidents(IncidentFilter::default()).unwrap();
-    all.reverse();
-    assert_eq!(all, batch.incidents);
+    let all = store.incidents(IncidentFilter::default()).unwrap();
+    // Newest first: #2 opened at 100, #3 at 50, #1 at 0.
+    let by_id = |id: u64| batch.incidents.iter().find(|i| i.id == id).unwrap().clone();
+    assert_eq!(all, vec![by_id(2), by_id(3), by_id(1)]);
     assert_eq!(
         store.incident(2).unwrap().as_ref(),
         Some(&batch.incidents[1])

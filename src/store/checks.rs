@@ -40,11 +40,23 @@ impl Store {
         since: Option<Timestamp>,
     ) -> Result<Vec<CheckTransitionRecord>, StoreError> {
         let since = since.map(ts).transpose()?.unwrap_or(i64::MIN);
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT check_name, at, from_state, to_state, message FROM check_transitions
-             WHERE (?1 IS NULL OR check_name = ?1) AND at >= ?2 ORDER BY at, id",
-        )?;
-        collect(&mut stmt, params![check, since], transition_from_row)
+        // Two statements so each uses its own index ((check_name, at) or (at)).
+        match check {
+            Some(check) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT check_name, at, from_state, to_state, message FROM check_transitions
+                     WHERE check_name = ?1 AND at >= ?2 ORDER BY at, id",
+                )?;
+                collect(&mut stmt, params![check, since], transition_from_row)
+            }
+            None => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT check_name, at, from_state, to_state, message FROM check_transitions
+                     WHERE at >= ?1 ORDER BY at, id",
+                )?;
+                collect(&mut stmt, [since], transition_from_row)
+            }
+        }
     }
 
     /// The last transition of `check` strictly before `at`: its state when a window opens.

@@ -41,15 +41,19 @@ impl Store {
 
     /// Incidents for `oncalld incidents` and the API, newest first.
     pub fn incidents(&self, filter: IncidentFilter) -> Result<Vec<Incident>, StoreError> {
-        let since = filter.since.map(ts).transpose()?.unwrap_or(i64::MIN);
-        let open = if filter.open_only {
-            "AND state <> 'resolved'"
-        } else {
-            ""
+        // Without `since`, the open ones come off the partial `incidents_open` index; with it,
+        // off `incidents_opened_at`. The order is the same: ids grow with opening time.
+        let (cond, order) = match (filter.open_only, filter.since.is_some()) {
+            (true, false) => ("state <> 'resolved' AND ?1 IS NULL", "id DESC"),
+            (true, true) => (
+                "opened_at >= ?1 AND state <> 'resolved'",
+                "opened_at DESC, id DESC",
+            ),
+            (false, true) => ("opened_at >= ?1", "opened_at DESC, id DESC"),
+            (false, false) => ("?1 IS NULL", "opened_at DESC, id DESC"),
         };
-        let sql = format!(
-            "SELECT {INCIDENT_COLS} FROM incidents WHERE opened_at >= ?1 {open} ORDER BY id DESC"
-        );
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE {cond} ORDER BY {order}");
+        let since = filter.since.map(ts).transpose()?;
         collect(
             &mut self.conn.prepare_cached(&sql)?,
             [since],
