@@ -34,6 +34,13 @@ fn migrations_run_once_and_set_user_version() {
     assert_eq!(mode, "wal");
 }
 
+/// The daemon moves its store into the engine task.
+#[test]
+fn store_is_send() {
+    fn send<T: Send>() {}
+    send::<Store>();
+}
+
 #[test]
 fn creates_missing_state_dir() {
     let dir = tempfile::tempdir().unwrap();
@@ -60,8 +67,16 @@ fn newer_schema_is_refused() {
     );
     let msg = err.to_string();
     assert!(msg.contains("newer") && msg.contains(DB_FILE), "{msg}");
-    // Refusing must not have touched it.
+    // Refusing must not have touched it: still version N+1, and not switched to WAL.
     assert_eq!(user_version(&db), SCHEMA_VERSION + 1);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        mode, "wal",
+        "the first open switched it to WAL; it must stay as it was"
+    );
 }
 
 #[test]

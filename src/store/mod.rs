@@ -61,6 +61,7 @@ impl Store {
             source,
         })?;
         let mut store = Store { conn, path };
+        schema::check_version(&store.conn, &store.path).map_err(|e| store.classify(e))?;
         store.configure().map_err(|e| store.classify(e))?;
         schema::migrate(&mut store.conn, &store.path).map_err(|e| store.classify(e))?;
         Ok(store)
@@ -74,7 +75,8 @@ impl Store {
     /// Connection settings, applied on every open.
     ///
     /// `synchronous = FULL` in WAL mode: every commit fsyncs the WAL, so a committed engine
-    /// step survives a process crash *and* a power loss or kernel panic. With NORMAL a process
+    /// step survives a process crash *and* a power loss or kernel panic (given a disk that
+    /// honours fsync). With NORMAL a process
     /// crash would still lose nothing (the WAL is in the OS page cache), but a power loss
     /// could roll back the last commits — pages already sent would then be sent again, and
     /// incidents opened just before the loss would be forgotten. FULL costs one fsync of the

@@ -146,8 +146,9 @@ SELECT key, incident, event, recipient, notifier, to_addr, status, attempts,
 FROM outbox;
 "#;
 
-/// Brings the schema up to [`SCHEMA_VERSION`]; refuses a database written by a newer build.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+/// The stored schema version; refuses a database written by a newer build. Called before
+/// anything is written to the file, so a refused database is left as it was.
+pub(crate) fn check_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
@@ -156,6 +157,12 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
             supported: SCHEMA_VERSION,
         });
     }
+    Ok(found)
+}
+
+/// Brings the schema up to [`SCHEMA_VERSION`], one transaction per migration.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let found = check_version(conn, path)?;
     let done = usize::try_from(found).unwrap_or(0);
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
