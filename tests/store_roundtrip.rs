@@ -224,3 +224,24 @@ fn empty_store_answers_sensibly() {
     assert!(store.timeline(1).unwrap().is_empty());
     assert!(store.outbox_stats().unwrap().is_empty());
 }
+
+#[test]
+fn awkward_text_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let mut batch = trigger_batch(1, "web's \"main\"; DROP TABLE incidents;--", 0);
+    batch.incidents[0].summary = "línea 1\nline 2\t✓ 🚨 \0 nul".into();
+    batch.events[0].message = String::new();
+    batch.events[0].actor = "alice (uid 1000)".into();
+    batch.pages[0].also_paged = vec!["o'brien".into(), "\"quoted\"".into()];
+    store.commit(&batch).unwrap();
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(
+        store.incident(1).unwrap().as_ref(),
+        Some(&batch.incidents[0])
+    );
+    assert_eq!(store.events(1).unwrap(), batch.events);
+    let pages = store.pending_pages().unwrap();
+    assert!(pages.iter().any(|p| p.page == batch.pages[0]));
+}
