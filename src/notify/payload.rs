@@ -109,10 +109,10 @@ pub fn email_body(page: &Page, zone: &TimeZone, target: Option<&str>) -> String 
         page.step
     );
     let open_for = whole_seconds(page.created_at.duration_since(page.opened_at));
+    let _ = writeln!(b, "Since:        {}", human_time(page.opened_at, zone));
     let _ = writeln!(
         b,
-        "Since:        {}, open for {} when this page was sent",
-        human_time(page.opened_at, zone),
+        "Open for:     {} when this page was sent",
         humantime::format_duration(open_for)
     );
     let also = if page.also_paged.is_empty() {
