@@ -53,6 +53,8 @@ async fn trigger_and_resolve_mails_arrive_threaded() {
         "[oncalld] RESOLVED #17 website: HTTP 500 from https://example.com/health"
     );
     assert!(header(t, "user-agent").starts_with("oncalld/"));
+    assert_eq!(header(t, "auto-submitted"), "auto-generated");
+    assert_eq!(header(t, "x-oncalld-key"), "oncalld:17:1:alice:mail");
 
     // Threading: one root per incident, a distinct id per mail.
     let root = format!("<oncalld.17.{}@example.com>", trigger.opened_at.as_second());

@@ -101,6 +101,7 @@ async fn answers_are_classified() {
     rx.set_answer(Answer::Status(400));
     let err = hook.send(&p).await.unwrap_err();
     assert!(matches!(err, NotifyError::Permanent { .. }), "400: {err:?}");
+    assert!(err.message().contains("refused by the test"), "{err:?}");
 
     rx.set_answer(Answer::Status(404));
     assert!(!hook.send(&p).await.unwrap_err().is_retryable());

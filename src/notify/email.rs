@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Mailboxes};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -75,9 +75,21 @@ impl EmailNotifier {
         for mailbox in recipients {
             builder = builder.to(mailbox);
         }
-        builder
+        let mut message = builder
             .body(email_body(page, &self.time_zone, target))
-            .map_err(|e| NotifyError::permanent(format!("cannot build the mail: {e}")))
+            .map_err(|e| NotifyError::permanent(format!("cannot build the mail: {e}")))?;
+        // RFC 3834: keeps vacation responders from answering pages; the key lets mail rules
+        // and people match a mail to the timeline.
+        let headers = message.headers_mut();
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_string(),
+        ));
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("X-Oncalld-Key"),
+            page.key.clone(),
+        ));
+        Ok(message)
     }
 }
 

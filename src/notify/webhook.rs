@@ -87,7 +87,10 @@ impl Notifier for WebhookNotifier {
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, Timestamp::now()));
-            classify(response.status(), retry_after)
+            match classify(response.status(), retry_after) {
+                Ok(()) => Ok(()),
+                Err(e) => Err(with_excerpt(e, &body_excerpt(response).await)),
+            }
         })
     }
 }
@@ -131,6 +134,38 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     }
     let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
     Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
+/// The start of a refusal's body ("invalid token"), for the timeline; bounded in size.
+async fn body_excerpt(mut response: reqwest::Response) -> String {
+    let mut head = Vec::new();
+    while head.len() < 1024 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    line.unwrap_or("").chars().take(200).collect()
+}
+
+fn with_excerpt(e: NotifyError, excerpt: &str) -> NotifyError {
+    if excerpt.is_empty() {
+        return e;
+    }
+    match e {
+        NotifyError::Retryable {
+            message,
+            retry_after,
+        } => NotifyError::Retryable {
+            message: format!("{message}: {excerpt}"),
+            retry_after,
+        },
+        NotifyError::Permanent { message } => NotifyError::Permanent {
+            message: format!("{message}: {excerpt}"),
+        },
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

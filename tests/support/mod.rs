@@ -195,6 +195,9 @@ async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         .push(Received { headers, body });
     let answer = shared.answer.lock().unwrap().clone();
     match answer {
+        Answer::Status(code) if code >= 400 => {
+            (StatusCode::from_u16(code).unwrap(), "refused by the test\n").into_response()
+        }
         Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
         Answer::TooManyRequests(value) => {
             (StatusCode::TOO_MANY_REQUESTS, [("retry-after", value)]).into_response()
