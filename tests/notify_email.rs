@@ -69,14 +69,18 @@ async fn trigger_and_resolve_mails_arrive_threaded() {
 #[tokio::test]
 async fn body_says_what_failed_since_when_who_else_and_how_to_ack() {
     let server = SmtpServer::start(None, None);
-    let mail = notifier(server.url());
+    let targets = [(
+        "website".to_string(),
+        "https://example.com/health".to_string(),
+    )];
+    let mail = notifier(server.url()).with_targets(targets.into_iter().collect());
     mail.send(&page(PageEvent::Triggered, 17, 1, "alice", "mail"))
         .await
         .unwrap();
     let got = server.messages();
     let body = got[0]["body"].as_str().unwrap();
     for fact in [
-        "check website",
+        "check website (https://example.com/health)",
         "HTTP 500 from https://example.com/health",
         // opened_at 21:00Z shown in Europe/Paris, and as RFC 3339.
         "2026-11-25 22:00:00 CET",
@@ -159,4 +163,22 @@ async fn missing_or_bad_address_is_permanent() {
     assert!(!mail.send(&p).await.unwrap_err().is_retryable());
     p.to = Some("not an address".to_string());
     assert!(!mail.send(&p).await.unwrap_err().is_retryable());
+}
+
+#[tokio::test]
+async fn tls_modes_of_the_url() {
+    // aiosmtpd here offers no STARTTLS: `tls=none` and the default (STARTTLS when offered)
+    // deliver in clear; `tls=required` refuses to, and says so as a retryable error.
+    let server = SmtpServer::start(None, None);
+    let p = page(PageEvent::Triggered, 2, 1, "alice", "mail");
+    notifier(format!("{}?tls=none", server.url()))
+        .send(&p)
+        .await
+        .unwrap();
+    let err = notifier(format!("{}?tls=required", server.url()))
+        .send(&p)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert_eq!(server.messages().len(), 1);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::process::Command;
+use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
 use super::payload::webhook_body;
@@ -34,20 +34,26 @@ impl CommandNotifier {
         Ok(CommandNotifier { argv, timeout })
     }
 
-    async fn run(&self, page: &Page) -> Result<(), NotifyError> {
-        let body = serde_json::to_vec(&webhook_body(page))
-            .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+    /// Starts the program in its own process group (so a timeout can kill the whole tree).
+    fn spawn(&self, to: &str) -> Result<Child, NotifyError> {
         let program = &self.argv[0];
-        let mut child = Command::new(program)
+        Command::new(program)
             .args(&self.argv[1..])
-            .env("ONCALLD_TO", page.to.as_deref().unwrap_or(""))
+            .env("ONCALLD_TO", to)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| NotifyError::permanent(format!("cannot run {program}: {e}")))?;
+            .map_err(|e| NotifyError::permanent(format!("cannot run {program}: {e}")))
+    }
+
+    async fn run(&self, page: &Page) -> Result<(), NotifyError> {
+        let body = serde_json::to_vec(&webhook_body(page))
+            .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+        let program = &self.argv[0];
+        let mut child = self.spawn(page.to.as_deref().unwrap_or(""))?;
         // Own process group: on timeout (or if this future is dropped) the whole group goes,
         // grandchildren included.
         let mut group = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
@@ -85,13 +91,10 @@ impl CommandNotifier {
             return Ok(());
         }
         let stderr = match stderr {
-            Some(rx) => tokio::time::timeout(STDERR_GRACE, rx)
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default(),
-            None => String::new(),
+            Some(rx) => tokio::time::timeout(STDERR_GRACE, rx).await,
+            None => return Err(NotifyError::retryable(failure_message(program, status, ""))),
         };
+        let stderr = stderr.ok().and_then(Result::ok).unwrap_or_default();
         Err(NotifyError::retryable(failure_message(
             program, status, &stderr,
         )))
