@@ -1,12 +1,14 @@
 //! The retry schedule and the per-attempt outcome: pure functions, explicit times.
 
+mod support;
+
 use std::time::Duration;
 
 use jiff::Timestamp;
-use oncalld::core::model::DeliveryOutcome;
+use oncalld::core::model::{DeliveryOutcome, PageEvent};
 use oncalld::notify::{
     JITTER, MAX_BACKOFF, MAX_PAGE_AGE, NotifyError, attempt_outcome, backoff, backoff_with_jitter,
-    is_expired,
+    is_expired, page_attempt,
 };
 
 fn secs(s: f64) -> Duration {
@@ -140,4 +142,23 @@ fn pages_give_up_after_a_day() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn page_attempt_carries_the_page_identity() {
+    let p = support::page(PageEvent::Triggered, 17, 1, "alice", "mail");
+    let now = at("2026-11-25T21:13:00Z");
+    let a = page_attempt(&p, 2, &Err(NotifyError::permanent("550")), now);
+    assert_eq!(a.key, "oncalld:17:1:alice:mail");
+    assert_eq!((a.incident, a.attempt, a.at), (17, 2, now));
+    assert_eq!(
+        (a.recipient.as_str(), a.notifier.as_str()),
+        ("alice", "mail")
+    );
+    assert_eq!(
+        a.outcome,
+        DeliveryOutcome::Failed {
+            error: "550".to_string()
+        }
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::NotifyError;
-use crate::core::model::DeliveryOutcome;
+use crate::core::model::{DeliveryOutcome, Page, PageAttempt};
 
 /// A page still undelivered this long after it was queued is failed for good (SPEC §5).
 pub const MAX_PAGE_AGE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -84,5 +84,24 @@ pub fn attempt_outcome(
         _ => DeliveryOutcome::Failed {
             error: format!("{message} (giving up: undelivered after 24h)"),
         },
+    }
+}
+
+/// The timeline entry for attempt number `attempt` of `page`: [`attempt_outcome`] with the
+/// page's identity attached, ready for the store.
+pub fn page_attempt(
+    page: &Page,
+    attempt: u32,
+    result: &Result<(), NotifyError>,
+    now: Timestamp,
+) -> PageAttempt {
+    PageAttempt {
+        key: page.key.clone(),
+        incident: page.incident,
+        recipient: page.recipient.clone(),
+        notifier: page.notifier.clone(),
+        attempt,
+        at: now,
+        outcome: attempt_outcome(page.created_at, attempt, result, now),
     }
 }

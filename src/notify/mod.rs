@@ -23,7 +23,7 @@ use crate::core::model::Page;
 
 pub use backoff::{
     JITTER, MAX_BACKOFF, MAX_PAGE_AGE, MAX_RETRY_AFTER, attempt_outcome, backoff,
-    backoff_with_jitter, is_expired,
+    backoff_with_jitter, is_expired, page_attempt,
 };
 pub use payload::webhook_body;
 

@@ -196,4 +196,18 @@ mod tests {
         assert_eq!(one_line("a\nb\tc", 10), "a b c");
         assert_eq!(one_line("abcdef", 4), "abc…");
     }
+
+    #[test]
+    fn human_time_in_any_kind_of_zone() {
+        let at: Timestamp = "2026-11-25T21:00:00Z".parse().unwrap();
+        assert_eq!(
+            human_time(at, &TimeZone::UTC),
+            "2026-11-25 21:00:00 UTC (2026-11-25T21:00:00+00:00)"
+        );
+        let fixed = TimeZone::fixed(jiff::tz::offset(2));
+        assert!(human_time(at, &fixed).contains("2026-11-25T23:00:00+02:00"));
+        let _ = human_time(at, &TimeZone::unknown());
+        let posix = TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap();
+        assert!(human_time(at, &posix).starts_with("2026-11-25 16:00:00 EST"));
+    }
 }
