@@ -21,7 +21,10 @@ const STDERR_CHARS: usize = 200;
 /// hold it open).
 const STDERR_GRACE: Duration = Duration::from_millis(500);
 
+/// Runs one program per page; a non-zero exit or a timeout is retried, a program that cannot
+/// be started is a permanent failure.
 pub struct CommandNotifier {
+    /// Program and arguments; never empty (checked in `new`), so `argv[0]` is safe.
     argv: Vec<String>,
     timeout: Duration,
 }
