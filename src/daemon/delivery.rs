@@ -14,7 +14,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::Semaphore;
 
-use crate::core::model::{DeliveryOutcome, Page, PageAttempt};
+use crate::core::model::{DeliveryOutcome, Page};
 use crate::notify::{self, NotifyError, Notifiers};
 use crate::store::Store;
 
@@ -68,7 +68,7 @@ impl Delivery {
 
     /// Send once and wait for the outcome (test pages: the caller wants to know).
     pub async fn send_and_wait(&self, page: Page) -> DeliveryOutcome {
-        self.inner.attempt(&page, 0).await.0
+        self.inner.attempt(&page, 0, false).await.0
     }
 }
 
@@ -76,7 +76,7 @@ impl Inner {
     async fn deliver(self: Arc<Self>, page: Page, mut attempts: u32, mut due: Timestamp) {
         loop {
             sleep_until(due).await;
-            let (outcome, n) = self.attempt(&page, attempts).await;
+            let (outcome, n) = self.attempt(&page, attempts, true).await;
             attempts = n;
             match outcome {
                 DeliveryOutcome::Retrying { retry_at, .. } => due = retry_at,
@@ -86,7 +86,8 @@ impl Inner {
     }
 
     /// One attempt, recorded in the store. Returns the outcome and the attempt count.
-    async fn attempt(&self, page: &Page, previous: u32) -> (DeliveryOutcome, u32) {
+    /// Without `retry` (test pages) a retryable failure is final.
+    async fn attempt(&self, page: &Page, previous: u32, retry: bool) -> (DeliveryOutcome, u32) {
         let attempt = previous + 1;
         let notifier = self.notifiers.read().ok().and_then(|n| n.get(&page.notifier));
         let result = match notifier {
@@ -105,18 +106,12 @@ impl Inner {
                 }
             }
         };
-        let now = Timestamp::now();
-        let outcome = outcome_of(result, page, attempt, now);
+        let mut record = notify::page_attempt(page, attempt, &result, Timestamp::now());
+        if let (false, DeliveryOutcome::Retrying { error, .. }) = (retry, &record.outcome) {
+            record.outcome = DeliveryOutcome::Failed { error: error.clone() };
+        }
+        let outcome = record.outcome.clone();
         log_outcome(page, attempt, &outcome);
-        let record = PageAttempt {
-            key: page.key.clone(),
-            incident: page.incident,
-            recipient: page.recipient.clone(),
-            notifier: page.notifier.clone(),
-            attempt,
-            at: now,
-            outcome: outcome.clone(),
-        };
         let next = match &outcome {
             DeliveryOutcome::Retrying { retry_at, .. } => Some(*retry_at),
             _ => None,
@@ -142,32 +137,6 @@ impl Inner {
             .entry(notifier.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(SLOTS_PER_NOTIFIER)))
             .clone()
-    }
-}
-
-/// Retry or give up: retryable errors back off (1s, 2s, 4s … 5 min, or the server's
-/// `Retry-After` when longer) until the page is 24 h old.
-fn outcome_of(
-    result: Result<(), NotifyError>,
-    page: &Page,
-    attempt: u32,
-    now: Timestamp,
-) -> DeliveryOutcome {
-    match result {
-        Ok(()) => DeliveryOutcome::Delivered,
-        Err(NotifyError::Permanent { message }) => DeliveryOutcome::Failed { error: message },
-        Err(NotifyError::Retryable { message, retry_after }) => {
-            let wait = notify::backoff(attempt).max(retry_after.unwrap_or_default());
-            let retry_at = now + wait;
-            let age_limit = page.created_at + notify::MAX_PAGE_AGE;
-            if retry_at > age_limit {
-                DeliveryOutcome::Failed {
-                    error: format!("{message} (gave up: page older than 24 h)"),
-                }
-            } else {
-                DeliveryOutcome::Retrying { error: message, retry_at }
-            }
-        }
     }
 }
 
