@@ -32,6 +32,35 @@ pub fn socket_path(config: Option<&Path>) -> PathBuf {
     )
 }
 
+/// The socket a client (`oncalld status`) talks to when neither `--socket` nor
+/// `$ONCALLD_SOCKET` is given. It is the daemon's default for this user ([`socket_path`]) if
+/// that exists; else, for a user without a daemon of their own, the system service's
+/// `/run/oncalld/oncalld.sock` if it exists (operators in the `oncalld` group, see
+/// docs/SERVICE.md); else the user default, so the error names the socket SPEC §3 promises.
+pub fn client_socket_path() -> PathBuf {
+    client_socket_path_with(
+        &env_lookup,
+        is_root(),
+        nix::unistd::getuid().as_raw(),
+        &|p| p.exists(),
+    )
+}
+
+/// [`client_socket_path`] with the environment, ids and file-existence test given.
+pub fn client_socket_path_with(
+    env: &dyn Fn(&str) -> Option<OsString>,
+    root: bool,
+    uid: u32,
+    exists: &dyn Fn(&Path) -> bool,
+) -> PathBuf {
+    let own = socket_path_with(None, env, root, uid);
+    let system = PathBuf::from("/run").join(APP).join(SOCKET_FILE);
+    if !exists(&own) && exists(&system) {
+        return system;
+    }
+    own
+}
+
 /// [`state_dir`] with the environment and the euid given.
 pub fn state_dir_with(
     config: Option<&Path>,
@@ -161,6 +190,23 @@ mod tests {
             state_dir_with(None, &e, false),
             Path::new("/home/a/.local/state/oncalld")
         );
+    }
+
+    #[test]
+    fn a_client_without_its_own_daemon_finds_the_system_service() {
+        let user = env(&[("XDG_RUNTIME_DIR", "/run/user/1000")]);
+        let own = Path::new("/run/user/1000/oncalld.sock");
+        let system = Path::new("/run/oncalld/oncalld.sock");
+        let only_system = |p: &Path| p == system;
+        let both = |p: &Path| p == system || p == own;
+        let neither = |_: &Path| false;
+        assert_eq!(
+            client_socket_path_with(&user, false, 1000, &only_system),
+            system
+        );
+        assert_eq!(client_socket_path_with(&user, false, 1000, &both), own);
+        assert_eq!(client_socket_path_with(&user, false, 1000, &neither), own);
+        assert_eq!(client_socket_path_with(&user, true, 0, &neither), system);
     }
 
     #[test]
