@@ -285,6 +285,62 @@ mod tests {
         assert!(s.ready().is_err());
     }
 
+    /// Runs only inside the child started by `env_functions_talk_to_notify_socket`: it uses
+    /// the public env-driven functions exactly as the daemon does.
+    #[test]
+    fn env_child() {
+        if std::env::var_os("ONCALLD_SD_CHILD").is_none() {
+            return;
+        }
+        let watchdog = watchdog_interval().map(|d| d.as_millis());
+        notify_status(&format!("watchdog={watchdog:?}"));
+        notify_ready();
+        notify_watchdog();
+        notify_reloading();
+        notify_stopping();
+    }
+
+    /// The test binary re-run as a child with `NOTIFY_SOCKET`/`WATCHDOG_*` set, so this
+    /// process's environment is never mutated under the other tests.
+    fn run_env_child(watchdog_pid: Option<&str>) -> Vec<String> {
+        let l = Listener::new();
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args([
+            "--exact",
+            "daemon::systemd::tests::env_child",
+            "--test-threads=1",
+        ])
+        .env("ONCALLD_SD_CHILD", "1")
+        .env("NOTIFY_SOCKET", &l.path)
+        .env("WATCHDOG_USEC", "3000000")
+        .stdout(std::process::Stdio::null());
+        if let Some(pid) = watchdog_pid {
+            cmd.env("WATCHDOG_PID", pid);
+        }
+        let status = cmd.status().unwrap();
+        assert!(status.success());
+        (0..5).map(|_| l.recv()).collect()
+    }
+
+    #[test]
+    fn env_functions_talk_to_notify_socket() {
+        let got = run_env_child(None);
+        assert_eq!(got[0], "STATUS=watchdog=Some(1500)");
+        assert_eq!(&got[1..3], ["READY=1", "WATCHDOG=1"]);
+        assert!(
+            got[3].starts_with("RELOADING=1\nMONOTONIC_USEC="),
+            "{}",
+            got[3]
+        );
+        assert_eq!(got[4], "STOPPING=1");
+    }
+
+    #[test]
+    fn watchdog_pid_of_another_process_disarms_the_watchdog() {
+        let got = run_env_child(Some("1"));
+        assert_eq!(got[0], "STATUS=watchdog=None");
+    }
+
     #[test]
     fn watchdog_interval_is_half_of_watchdog_usec() {
         let half = parse_watchdog(Some("30000000"), None, 42);
