@@ -239,6 +239,70 @@ mod tests {
         assert!(!journal_stream_matches(&format!("{dev}:x"), dev, ino));
     }
 
+    /// Runs only inside the child started by `run_logging_child`: the real `init_logging`.
+    #[test]
+    fn logging_child() {
+        if std::env::var_os("ONCALLD_LOG_CHILD").is_none() {
+            return;
+        }
+        let target = init_logging();
+        tracing::warn!(message = "Disk almost full.", free = "4%");
+        tracing::debug!("hidden at the default level");
+        eprintln!("target={target:?}");
+    }
+
+    /// Re-run this test binary with stderr on a file; `journal` decides whether
+    /// `$JOURNAL_STREAM` names that file (as systemd sets it) or another one.
+    fn run_logging_child(journal: bool) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stderr");
+        let stderr = std::fs::File::create(&path).unwrap();
+        let other = std::fs::File::create(dir.path().join("other")).unwrap();
+        let named = if journal { &stderr } else { &other };
+        let (dev, ino) = fd_identity(named.as_fd()).unwrap();
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "daemon::logging::tests::logging_child",
+                "--nocapture",
+            ])
+            .env("ONCALLD_LOG_CHILD", "1")
+            .env("JOURNAL_STREAM", format!("{dev}:{ino}"))
+            .env_remove("ONCALLD_LOG")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    #[test]
+    fn under_the_journal_lines_carry_priorities() {
+        let out = run_logging_child(true);
+        assert!(out.contains("<4>Disk almost full. free=\"4%\"\n"), "{out}");
+        assert!(!out.contains("hidden"), "{out}");
+        assert!(out.contains("target=Journal"), "{out}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_journal_gets_timestamps_and_no_prefix() {
+        let out = run_logging_child(false);
+        let line = out
+            .lines()
+            .find(|l| l.contains("Disk almost full."))
+            .unwrap();
+        assert!(!line.starts_with('<'), "{line}");
+        assert!(line.contains("WARN"), "{line}");
+        assert!(
+            line.starts_with(|c: char| c.is_ascii_digit()),
+            "timestamp: {line}"
+        );
+        assert!(!line.contains('\x1b'), "{line}");
+        assert!(out.contains("target=Plain"), "{out}");
+    }
+
     #[test]
     fn priorities_match_sd_daemon() {
         assert_eq!(syslog_priority(&Level::ERROR), 3);
