@@ -106,7 +106,7 @@ fn describe_event(out: &mut String, input: &PostmortemInput, e: &TimelineEvent) 
             ),
         },
         EventKind::CheckChanged => write!(out, "Check changed: {msg}"),
-        EventKind::Paged => write!(out, "**Paged**: {msg}"),
+        EventKind::Paged => write!(out, "Page queued: {msg}"),
         EventKind::Escalated => write!(out, "**Escalated** by {actor}: {msg}"),
         EventKind::EscalationExhausted => write!(out, "Escalation exhausted: {msg}"),
         EventKind::StepSkipped => write!(out, "Step skipped: {msg}"),
