@@ -415,4 +415,3 @@ fn notes_are_classified_by_marker_in_any_case() {
     assert_eq!(classify_note("todo later"), (NoteKind::Plain, "todo later"));
     assert_eq!(classify_note("é"), (NoteKind::Plain, "é"));
 }
-

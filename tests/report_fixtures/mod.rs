@@ -227,8 +227,8 @@ pub fn synthetic(incidents: usize, seed: u64) -> Dataset {
         let check = &checks[rng.usize(..checks.len())];
         let opened = from + secs(i as i64 * step + rng.i64(0..step.max(1)));
         let ack = (rng.u8(..10) < 8).then(|| opened + secs(rng.i64(30..1_800)));
-        let resolved = (i + 10 < incidents || rng.bool())
-            .then(|| opened + secs(rng.i64(300..7_200)));
+        let resolved =
+            (i + 10 < incidents || rng.bool()).then(|| opened + secs(rng.i64(300..7_200)));
         let who = PEOPLE[rng.usize(..PEOPLE.len())];
         let inc = incident(
             id,
