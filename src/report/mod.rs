@@ -10,6 +10,7 @@
 //! - [`table`]: those figures as aligned text tables, with their definitions underneath.
 
 mod availability;
+mod facts;
 pub mod postmortem;
 pub mod stats;
 pub mod table;

@@ -2,18 +2,16 @@
 //! from the timeline where the data exists and with one-line italic prompts where a human must
 //! write. It never invents content: a section without data says what to write, not a guess.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+use super::facts::Facts;
+pub use super::facts::{PageCounts, page_counts};
 use super::{human_between, local_time, one_line, timeline, zone_name};
 use crate::config::CheckConfig;
-use crate::core::check_state::CheckState;
-use crate::core::model::{
-    CheckTransitionRecord, DeliveryOutcome, EventKind, Incident, PageAttempt, TimelineEvent,
-};
+use crate::core::model::{CheckTransitionRecord, EventKind, Incident, PageAttempt, TimelineEvent};
 
 /// The section headings, in their required order (tests and readers rely on it).
 pub const SECTIONS: [&str; 6] = [
@@ -70,143 +68,6 @@ pub fn classify_note(text: &str) -> (NoteKind, &str) {
         }
     }
     (NoteKind::Plain, text.trim())
-}
-
-/// Facts read once from the inputs and used by several sections.
-pub(crate) struct Facts<'a> {
-    /// Resolution time, or `now` for an open incident.
-    pub end: Timestamp,
-    pub open: bool,
-    pub first_ack: Option<(Timestamp, &'a str)>,
-    pub resolved_by: Option<&'a str>,
-    /// When the probe first failed in the run-up to DOWN, and what it said.
-    pub first_seen: Option<(Timestamp, &'a str)>,
-    /// The last probe result recorded during the incident.
-    pub last_seen: Option<(Timestamp, &'a str)>,
-    pub pages: PageCounts,
-    pub escalations: usize,
-}
-
-/// Pages of the incident by how their delivery ended (one page = one key).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct PageCounts {
-    pub sent: usize,
-    pub delivered: usize,
-    pub failed: usize,
-    /// Neither delivered nor failed for good yet.
-    pub retrying: usize,
-}
-
-/// Counts pages by final outcome: delivered if any attempt was, else failed if one failed
-/// for good, else still being retried.
-pub fn page_counts(attempts: &[PageAttempt]) -> PageCounts {
-    let mut by_key: HashMap<&str, u8> = HashMap::new();
-    for a in attempts {
-        let rank = match a.outcome {
-            DeliveryOutcome::Retrying { .. } => 0,
-            DeliveryOutcome::Failed { .. } => 1,
-            DeliveryOutcome::Delivered => 2,
-        };
-        let slot = by_key.entry(a.key.as_str()).or_insert(0);
-        *slot = (*slot).max(rank);
-    }
-    let mut counts = PageCounts {
-        sent: by_key.len(),
-        ..PageCounts::default()
-    };
-    for rank in by_key.values() {
-        match rank {
-            2 => counts.delivered += 1,
-            1 => counts.failed += 1,
-            _ => counts.retrying += 1,
-        }
-    }
-    counts
-}
-
-impl<'a> Facts<'a> {
-    pub(crate) fn read(input: &PostmortemInput<'a>) -> Facts<'a> {
-        let inc = input.incident;
-        let open = inc.state.is_open() || inc.resolved_at.is_none();
-        let end = match inc.resolved_at {
-            Some(at) if !open => at,
-            _ => input.now,
-        };
-        let first_event = |kind: EventKind| {
-            input
-                .events
-                .iter()
-                .filter(|e| e.kind == kind)
-                .min_by_key(|e| (e.at, e.seq))
-        };
-        let first_ack = first_event(EventKind::Acknowledged)
-            .map(|e| (e.at, e.actor.as_str()))
-            .or_else(|| {
-                inc.acked_at
-                    .map(|at| (at, inc.acked_by.as_deref().unwrap_or("?")))
-            });
-        let resolved_by = input
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::Resolved)
-            .max_by_key(|e| (e.at, e.seq))
-            .map(|e| e.actor.as_str())
-            .or(inc.resolved_by.as_deref());
-        let (first_seen, last_seen) = probe_sightings(input, end);
-        Facts {
-            end,
-            open,
-            first_ack,
-            resolved_by: if open { None } else { resolved_by },
-            first_seen,
-            last_seen,
-            pages: page_counts(input.attempts),
-            escalations: input
-                .events
-                .iter()
-                .filter(|e| e.kind == EventKind::Escalated)
-                .count(),
-        }
-    }
-}
-
-type Sighting<'a> = Option<(Timestamp, &'a str)>;
-
-/// What the probe saw first (the start of the run-up: the last move out of UP at or before the
-/// trigger) and last (the latest result recorded after the trigger, up to the end).
-fn probe_sightings<'a>(
-    input: &PostmortemInput<'a>,
-    end: Timestamp,
-) -> (Sighting<'a>, Sighting<'a>) {
-    let inc = input.incident;
-    let ours = || input.transitions.iter().filter(|t| t.check == inc.check);
-    let first = ours()
-        .filter(|t| t.at <= inc.opened_at && t.from == CheckState::Up)
-        .max_by_key(|t| t.at)
-        .map(|t| (t.at, t.message.as_str()))
-        .or_else(|| {
-            input
-                .events
-                .iter()
-                .find(|e| e.kind == EventKind::Triggered)
-                .map(|e| (e.at, e.message.as_str()))
-        })
-        .or(Some((inc.opened_at, inc.summary.as_str())));
-    let last_transition = ours()
-        .filter(|t| t.at > inc.opened_at && t.at <= end)
-        .max_by_key(|t| t.at)
-        .map(|t| (t.at, t.message.as_str()));
-    let last_event = input
-        .events
-        .iter()
-        .filter(|e| e.kind == EventKind::CheckChanged && e.at <= end)
-        .max_by_key(|e| (e.at, e.seq))
-        .map(|e| (e.at, e.message.as_str()));
-    let last = match (last_transition, last_event) {
-        (Some(t), Some(e)) => Some(if e.0 > t.0 { e } else { t }),
-        (t, e) => t.or(e),
-    };
-    (first, last)
 }
 
 /// The Markdown draft. Sections appear exactly once each, in the order of [`SECTIONS`].
@@ -286,37 +147,69 @@ fn write_summary(out: &mut String, input: &PostmortemInput, facts: &Facts) {
     out.push_str("- **Impact:** _Describe the user impact: who was affected, and how._\n\n");
 }
 
-/// Root cause, resolution, todos and lessons: marked notes, in time order.
-fn write_notes_sections(out: &mut String, input: &PostmortemInput, facts: &Facts) {
-    let mut notes: Vec<&TimelineEvent> = input
-        .events
-        .iter()
-        .filter(|e| e.kind == EventKind::Note)
-        .collect();
-    notes.sort_by_key(|e| (e.at, e.seq));
-    let marked = |kind: NoteKind| -> Vec<(&TimelineEvent, String)> {
-        notes
-            .iter()
-            .filter_map(|e| {
-                let (k, text) = classify_note(&e.message);
-                (k == kind).then(|| (*e, one_line(text)))
-            })
-            .collect()
-    };
-    let zone = input.zone;
-    let attributed = |e: &TimelineEvent, text: &str| {
-        let who = one_line(&e.actor);
-        format!("- {text} — _{who}, {}_\n", local_time(e.at, zone))
-    };
+/// Notes by marker, in time order, with their markers removed.
+struct MarkedNotes<'a> {
+    causes: Vec<(&'a TimelineEvent, String)>,
+    fixes: Vec<(&'a TimelineEvent, String)>,
+    todos: Vec<(&'a TimelineEvent, String)>,
+    lessons: Vec<(&'a TimelineEvent, String)>,
+}
 
+impl<'a> MarkedNotes<'a> {
+    fn read(events: &'a [TimelineEvent]) -> Self {
+        let mut notes: Vec<&TimelineEvent> = events
+            .iter()
+            .filter(|e| e.kind == EventKind::Note)
+            .collect();
+        notes.sort_by_key(|e| (e.at, e.seq));
+        let mut marked = MarkedNotes {
+            causes: Vec::new(),
+            fixes: Vec::new(),
+            todos: Vec::new(),
+            lessons: Vec::new(),
+        };
+        for e in notes {
+            let (kind, text) = classify_note(&e.message);
+            let list = match kind {
+                NoteKind::RootCause => &mut marked.causes,
+                NoteKind::Resolution => &mut marked.fixes,
+                NoteKind::Todo => &mut marked.todos,
+                NoteKind::Lesson => &mut marked.lessons,
+                NoteKind::Plain => continue,
+            };
+            list.push((e, one_line(text)));
+        }
+        marked
+    }
+}
+
+/// `- text — _who, when_` lines, or the italic prompt when there are none.
+fn write_attributed(
+    out: &mut String,
+    notes: &[(&TimelineEvent, String)],
+    zone: &TimeZone,
+    prompt: &str,
+) {
+    if notes.is_empty() {
+        let _ = writeln!(out, "_{prompt}_");
+    }
+    for (e, text) in notes {
+        let who = one_line(&e.actor);
+        let _ = writeln!(out, "- {text} — _{who}, {}_", local_time(e.at, zone));
+    }
+}
+
+/// Root cause, resolution, todos and lessons: the marked notes, each in its section.
+fn write_notes_sections(out: &mut String, input: &PostmortemInput, facts: &Facts) {
+    let notes = MarkedNotes::read(input.events);
+    let zone = input.zone;
     out.push_str("## Root Cause and Resolution\n\n**Root cause**\n\n");
-    let causes = marked(NoteKind::RootCause);
-    if causes.is_empty() {
-        out.push_str("_Describe the root cause: what failed, and why._\n");
-    }
-    for (e, text) in &causes {
-        out.push_str(&attributed(e, text));
-    }
+    write_attributed(
+        out,
+        &notes.causes,
+        zone,
+        "Describe the root cause: what failed, and why.",
+    );
     out.push_str("\n**Resolution**\n\n");
     if let Some(by) = facts.resolved_by {
         let how = if by == "auto" {
@@ -327,31 +220,24 @@ fn write_notes_sections(out: &mut String, input: &PostmortemInput, facts: &Facts
         let at = local_time(facts.end, zone);
         let _ = writeln!(out, "- The incident was resolved {how} at {at}.");
     }
-    let fixes = marked(NoteKind::Resolution);
-    if fixes.is_empty() {
-        out.push_str("_Describe what was done to restore service._\n");
-    }
-    for (e, text) in &fixes {
-        out.push_str(&attributed(e, text));
-    }
+    write_attributed(
+        out,
+        &notes.fixes,
+        zone,
+        "Describe what was done to restore service.",
+    );
 
     out.push_str("\n## Corrective and Preventative Measures\n\n");
-    let todos = marked(NoteKind::Todo);
-    if todos.is_empty() {
+    if notes.todos.is_empty() {
         out.push_str("_List the actions that will keep this from happening again._\n");
     }
-    for (_, text) in &todos {
+    for (_, text) in &notes.todos {
         let _ = writeln!(out, "- [ ] {text}");
     }
 
     out.push_str("\n## Lessons Learned\n\n");
-    let lessons = marked(NoteKind::Lesson);
-    if lessons.is_empty() {
-        out.push_str("_What went well, what went wrong, where did we get lucky?_\n");
-    }
-    for (e, text) in &lessons {
-        out.push_str(&attributed(e, text));
-    }
+    let prompt = "What went well, what went wrong, where did we get lucky?";
+    write_attributed(out, &notes.lessons, zone, prompt);
     out.push('\n');
 }
 
