@@ -2,8 +2,7 @@
 //!
 //! Spans are in milliseconds since the epoch, half-open `[start, end)`, clipped to the window.
 
-use std::collections::HashMap;
-
+use super::NameMap;
 use super::stats::ReportInput;
 use crate::core::check_state::CheckState;
 use crate::core::model::{CheckTransitionRecord, Silence};
@@ -14,7 +13,7 @@ type Span = (i64, i64);
 pub(crate) fn per_check(
     input: &ReportInput,
     names: &[&str],
-    index: &HashMap<&str, usize>,
+    index: &NameMap<&str, usize>,
 ) -> Vec<(i64, i64)> {
     let from = input.from.as_millisecond();
     let to = input.to.as_millisecond();

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::zone_name;
+use super::{NameMap, zone_name};
 use crate::config::Config;
 use crate::core::model::{
     CheckTransitionRecord, EventKind, Incident, IncidentId, Page, PageEvent, Silence, TimelineEvent,
@@ -209,8 +209,7 @@ fn millis_between(start: Timestamp, end: Timestamp) -> i64 {
 
 /// Computes the report. Pure: the same input gives the same report.
 pub fn report(input: &ReportInput) -> Report {
-    let names = check_names(input);
-    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let (names, index) = check_names(input);
     let (from, to) = (input.from, input.to);
 
     let mut tallies: Vec<Tally> = names.iter().map(|_| Tally::default()).collect();
@@ -257,61 +256,92 @@ fn set_availability(f: &mut Figures, down_ms: i64, silenced_ms: i64, span_ms: i6
     f.availability_percent = (span_ms > 0).then(|| 100.0 * (1.0 - down_ms as f64 / span_ms as f64));
 }
 
-/// Configured checks in order, then any other check named by the data, sorted.
-fn check_names<'a>(input: &ReportInput<'a>) -> Vec<&'a str> {
+/// Configured checks in order, then any other check named by the data, sorted; with an
+/// index from name to position.
+fn check_names<'a>(input: &ReportInput<'a>) -> (Vec<&'a str>, NameMap<&'a str, usize>) {
     let mut names: Vec<&str> = input.checks.iter().map(String::as_str).collect();
-    let known: std::collections::HashSet<&str> = names.iter().copied().collect();
-    let mut extra: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    let mut index: NameMap<&str, usize> = NameMap::default();
+    for (i, name) in names.iter().enumerate() {
+        index.entry(name).or_insert(i);
+    }
+    let mut extra: Vec<&str> = Vec::new();
     let opened_in = |i: &&Incident| i.opened_at >= input.from && i.opened_at < input.to;
-    for inc in input.incidents.iter().filter(opened_in) {
-        if !known.contains(inc.check.as_str()) {
-            extra.insert(&inc.check);
+    let seen = input
+        .incidents
+        .iter()
+        .filter(opened_in)
+        .map(|i| i.check.as_str())
+        .chain(input.transitions.iter().map(|t| t.check.as_str()));
+    for name in seen {
+        if !index.contains_key(name) {
+            index.insert(name, usize::MAX);
+            extra.push(name);
         }
     }
-    for t in input.transitions {
-        if !known.contains(t.check.as_str()) {
-            extra.insert(&t.check);
-        }
+    extra.sort_unstable();
+    for name in extra {
+        index.insert(name, names.len());
+        names.push(name);
     }
-    names.extend(extra);
-    names
+    (names, index)
+}
+
+/// One person's counts while pages are being read.
+struct PersonTally<'a> {
+    name: &'a str,
+    zone: &'a TimeZone,
+    pages: u64,
+    night_pages: u64,
 }
 
 /// Pages and night pages per person, everyone in `person_zones` listed, sorted by name.
 fn people(input: &ReportInput) -> Vec<PersonReport> {
-    let mut counts: HashMap<&str, (u64, u64)> = HashMap::new();
+    let mut tallies: Vec<PersonTally> = input
+        .person_zones
+        .iter()
+        .map(|(name, zone)| PersonTally {
+            name,
+            zone,
+            pages: 0,
+            night_pages: 0,
+        })
+        .collect();
+    let mut index: NameMap<&str, usize> = tallies
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name, i))
+        .collect();
     for p in input.pages {
-        if p.event == PageEvent::Test || p.to.is_none() {
+        let counted = p.event != PageEvent::Test && p.to.is_some();
+        if !counted || p.created_at < input.from || p.created_at >= input.to {
             continue;
         }
-        if p.created_at < input.from || p.created_at >= input.to {
+        let i = *index.entry(p.recipient.as_str()).or_insert_with(|| {
+            tallies.push(PersonTally {
+                name: &p.recipient,
+                zone: input.default_zone,
+                pages: 0,
+                night_pages: 0,
+            });
+            tallies.len() - 1
+        });
+        let Some(tally) = tallies.get_mut(i) else {
             continue;
-        }
-        let zone = input
-            .person_zones
-            .get(&p.recipient)
-            .unwrap_or(input.default_zone);
-        let hour = zone.to_datetime(p.created_at).hour();
-        let slot = counts.entry(p.recipient.as_str()).or_default();
-        slot.0 += 1;
+        };
+        let hour = tally.zone.to_datetime(p.created_at).hour();
+        tally.pages += 1;
         if !(7..22).contains(&hour) {
-            slot.1 += 1;
+            tally.night_pages += 1;
         }
     }
-    let mut names: std::collections::BTreeSet<&str> =
-        input.person_zones.keys().map(String::as_str).collect();
-    names.extend(counts.keys().copied());
-    names
+    tallies.sort_by(|a, b| a.name.cmp(b.name));
+    tallies
         .into_iter()
-        .map(|name| {
-            let zone = input.person_zones.get(name).unwrap_or(input.default_zone);
-            let (pages, night_pages) = counts.get(name).copied().unwrap_or_default();
-            PersonReport {
-                person: name.to_string(),
-                zone: zone_name(zone, input.to),
-                pages,
-                night_pages,
-            }
+        .map(|t| PersonReport {
+            person: t.name.to_string(),
+            zone: zone_name(t.zone, input.to),
+            pages: t.pages,
+            night_pages: t.night_pages,
         })
         .collect()
 }
