@@ -92,11 +92,17 @@ impl FxHasher {
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+        let mut words = bytes.chunks_exact(8);
+        for word in &mut words {
+            if let Ok(word) = <[u8; 8]>::try_from(word) {
+                self.add(u64::from_le_bytes(word));
+            }
         }
+        let mut tail = 0u64;
+        for (i, &byte) in words.remainder().iter().enumerate() {
+            tail |= u64::from(byte) << (8 * i);
+        }
+        self.add(tail);
     }
 
     fn write_u8(&mut self, byte: u8) {
