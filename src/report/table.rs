@@ -17,7 +17,8 @@ pub const DEFINITIONS: [(&str, &str); 7] = [
     ),
     (
         "MTTA",
-        "mean time from trigger to the first acknowledgement, over acknowledged incidents only.",
+        "mean time from trigger to the first acknowledgement, over acknowledged incidents \
+         only.",
     ),
     (
         "MTTR",
@@ -102,8 +103,31 @@ pub fn render(report: &Report, zone: &TimeZone) -> String {
 
     out.push_str("\nDefinitions:\n");
     for (term, text) in DEFINITIONS {
-        let _ = writeln!(out, "  {term}: {text}");
+        out.push_str(&wrap(&format!("{term}: {text}"), 96, "  ", "      "));
     }
+    out
+}
+
+/// Word-wraps `text` to `width` columns, the first line after `first`, the rest after `rest`.
+fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
     out
 }
 
@@ -166,4 +190,19 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_between_words_and_indents_continuations() {
+        let text = "MTTA: mean time from trigger to first ack";
+        assert_eq!(
+            wrap(text, 20, "  ", "    "),
+            "  MTTA: mean time\n    from trigger to\n    first ack\n"
+        );
+        assert_eq!(wrap("x", 20, "  ", "    "), "  x\n");
+    }
 }
