@@ -35,7 +35,8 @@ pub struct ReportInput<'a> {
     pub to: Timestamp,
     /// Incidents overlapping the window (those opened before `from` are ignored).
     pub incidents: &'a [Incident],
-    /// Each incident's first acknowledgement (see [`first_acks`]); an incident missing here
+    /// Each incident's first acknowledgement: [`first_acks`] of the events, or in SQL
+    /// `MIN(at) ... WHERE kind = 'acknowledged' GROUP BY incident`. An incident missing here
     /// falls back to its `acked_at`.
     pub first_acks: &'a HashMap<IncidentId, Timestamp>,
     /// Transitions in the window, plus the last one before `from` of each check, so the state

@@ -14,6 +14,7 @@ use oncalld::core::model::{
     CheckTransitionRecord, DeliveryOutcome, EventKind, Incident, IncidentId, IncidentState, Page,
     PageAttempt, PageEvent, Silence, TimelineEvent,
 };
+use oncalld::report::stats::{Figures, Report, ReportInput};
 
 /// `"2026-11-20T13:03:07Z"` -> Timestamp.
 pub fn ts(s: &str) -> Timestamp {
@@ -177,8 +178,8 @@ pub fn silence(id: u64, pattern: &str, starts_at: Timestamp, ends_at: Timestamp)
 
 /// A year of synthetic on-call history, shaped like a real one: incidents spread over the
 /// window, most acked within minutes, some never, a few still open; each with its DOWN/UP
-/// transitions (and a soft failure before), and pages to two people on trigger, escalation
-/// and resolve.
+/// transitions (and a soft failure before), and pages to two people on trigger, escalation,
+/// ack and resolve.
 pub struct Dataset {
     pub from: Timestamp,
     pub to: Timestamp,
@@ -214,7 +215,7 @@ pub fn synthetic(incidents: usize, seed: u64) -> Dataset {
         first_acks: HashMap::with_capacity(incidents),
         transitions: Vec::with_capacity(incidents * 3),
         silences: Vec::new(),
-        pages: Vec::with_capacity(incidents * 6),
+        pages: Vec::with_capacity(incidents * 8),
         person_zones: BTreeMap::new(),
     };
     for (i, name) in PEOPLE.iter().enumerate() {
@@ -270,6 +271,10 @@ pub fn synthetic(incidents: usize, seed: u64) -> Dataset {
         if ack.is_none() || rng.bool() {
             d.pages
                 .push(page(id, other, PageEvent::Escalated, opened + secs(900)));
+        }
+        if let Some(at) = ack {
+            d.pages.push(page(id, who, PageEvent::Acknowledged, at));
+            d.pages.push(page(id, other, PageEvent::Acknowledged, at));
         }
         if let Some(at) = resolved {
             d.pages.push(page(id, who, PageEvent::Resolved, at));
@@ -329,3 +334,56 @@ pub fn big_incident(n: usize) -> (Incident, Vec<TimelineEvent>, Vec<PageAttempt>
     tl.push(end, EventKind::Resolved, "auto", "HTTP 200 in 9 ms");
     (inc, tl.events, attempts)
 }
+
+/// Owns a report's inputs, so each test states only what it is about. Checks: website, db.
+pub struct ReportData {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub incidents: Vec<Incident>,
+    pub first_acks: HashMap<u64, Timestamp>,
+    pub transitions: Vec<CheckTransitionRecord>,
+    pub silences: Vec<Silence>,
+    pub pages: Vec<Page>,
+    pub checks: Vec<String>,
+    pub zones: BTreeMap<String, TimeZone>,
+}
+
+impl ReportData {
+    pub fn new(from: &str, to: &str) -> ReportData {
+        ReportData {
+            from: ts(from),
+            to: ts(to),
+            incidents: vec![],
+            first_acks: HashMap::new(),
+            transitions: vec![],
+            silences: vec![],
+            pages: vec![],
+            checks: vec!["website".into(), "db".into()],
+            zones: BTreeMap::new(),
+        }
+    }
+
+    pub fn run(&self) -> Report {
+        oncalld::report::stats::report(&ReportInput {
+            from: self.from,
+            to: self.to,
+            incidents: &self.incidents,
+            first_acks: &self.first_acks,
+            transitions: &self.transitions,
+            silences: &self.silences,
+            pages: &self.pages,
+            checks: &self.checks,
+            person_zones: &self.zones,
+            default_zone: &TimeZone::UTC,
+        })
+    }
+}
+
+/// The figures of one check of a report.
+pub fn figures<'a>(r: &'a Report, check: &str) -> &'a Figures {
+    &r.checks.iter().find(|c| c.check == check).unwrap().figures
+}
+
+/// A ten-day window for [`ReportData::new`].
+pub const FROM: &str = "2026-11-01T00:00:00Z";
+pub const TO: &str = "2026-11-11T00:00:00Z";
