@@ -27,7 +27,7 @@ pub fn probe(
     base: &Path,
     sink: &mut Sink,
 ) -> Option<ProbeConfig> {
-    match kind? {
+    match kind.unwrap_or("") {
         "http" => http(t, sink).map(ProbeConfig::Http),
         "tcp" => {
             let n = t.required(sink, "address")?;

@@ -132,8 +132,14 @@ impl<'a> Node<'a> {
 
     /// A `u32` of at least `min`.
     pub fn u32_min(&self, sink: &mut Sink, min: u32) -> Option<u32> {
-        let n = self.int(sink, i64::from(min), i64::from(u32::MAX))?;
-        u32::try_from(n).ok()
+        let n = self.int(sink, i64::from(min), i64::MAX)?;
+        match u32::try_from(n) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.error(sink, format!("must be at most {}", u32::MAX));
+                None
+            }
+        }
     }
 
     /// The elements, each with its `path[i]`.

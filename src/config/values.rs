@@ -199,7 +199,11 @@ pub fn smtp_url(s: &str) -> Result<(), String> {
 pub fn mailbox(s: &str) -> Result<(), String> {
     s.parse::<lettre::message::Mailbox>()
         .map(|_| ())
-        .map_err(|e| format!("invalid mail address {s:?}: {e}"))
+        .map_err(|_| {
+            format!(
+                "invalid mail address {s:?}: expected \"name@domain\" or \"Name <name@domain>\""
+            )
+        })
 }
 
 /// `"host:port"` or `"[v6]:port"`, port 1-65535.
