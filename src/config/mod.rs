@@ -94,12 +94,11 @@ impl std::error::Error for ConfigErrors {}
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let fail = |message: String| ConfigErrors(vec![ConfigError::whole_file(path, message)]);
-    let file = std::fs::File::open(path)
-        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
     let mut bytes = Vec::new();
     file.take(MAX_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| fail(format!("cannot read the file: {e}")))?;
     if bytes.len() > MAX_BYTES {
         return Err(fail(too_large()));
     }

@@ -83,20 +83,9 @@ pub fn schedules(
             None => Some(default_zone.clone()),
             Some(n) => values::time_zone(&n, sink),
         };
-        let rotation = t.required(sink, "rotation").and_then(|n| {
-            let items = n.array(sink)?;
-            if items.is_empty() {
-                n.error(sink, "must name at least one person");
-            }
-            let names: Vec<_> = items
-                .iter()
-                .map(|i| reference(i, sink, "person", &known.people))
-                .collect();
-            names
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .filter(|v| !v.is_empty())
-        });
+        let rotation = t
+            .required(sink, "rotation")
+            .and_then(|n| rotation(&n, known, sink));
         let shift = t.required(sink, "shift").and_then(|n| n.duration(sink));
         let start = t
             .required(sink, "start")
@@ -132,6 +121,20 @@ pub fn schedules(
         out.insert(name, schedule);
     }
     out
+}
+
+/// People in hand-over order; the same person may appear more than once.
+fn rotation(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Vec<String>> {
+    let items = node.array(sink)?;
+    if items.is_empty() {
+        node.error(sink, "must name at least one person");
+        return None;
+    }
+    let names: Vec<_> = items
+        .iter()
+        .map(|i| reference(i, sink, "person", &known.people))
+        .collect();
+    names.into_iter().collect()
 }
 
 fn overrides(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Vec<Override>> {
