@@ -86,10 +86,9 @@ fn missing_file_names_the_path_and_exits_1() {
     let out = oncalld(&["check-config", "-c", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains(&format!("cannot read {}", path.display())),
-        "{stderr}"
-    );
+    let first = stderr.lines().next().unwrap();
+    let expected = format!("{}: cannot read the file: ", path.display());
+    assert!(first.starts_with(&expected), "{stderr}");
     assert!(stderr.ends_with("1 error\n"));
 }
 
