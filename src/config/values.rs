@@ -139,16 +139,20 @@ fn parse_civil(s: &str) -> Result<civil::DateTime, String> {
         .map_err(|e| format!("{}: {e}", bad()))
 }
 
-/// An IANA zone name, looked up in the system's tz database.
+/// An IANA zone name, looked up in the system's tz database. `"UTC"` works even on a machine
+/// without one (no tzdata package), so a minimal container can still run a config.
 pub fn time_zone(node: &Node<'_>, sink: &mut Sink) -> Option<TimeZone> {
     let s = node.non_empty_str(sink)?;
     match TimeZone::get(s) {
         Ok(tz) => Some(tz),
+        Err(_) if s.eq_ignore_ascii_case("utc") => Some(TimeZone::UTC),
         Err(_) => {
-            node.error(
-                sink,
-                format!("unknown time zone {s:?} (expected an IANA name like \"Europe/Paris\" or \"UTC\")"),
-            );
+            let hint = if jiff::tz::db().is_definitively_empty() {
+                " (no time zone database found: install the tzdata package)"
+            } else {
+                " (expected an IANA name like \"Europe/Paris\" or \"UTC\")"
+            };
+            node.error(sink, format!("unknown time zone {s:?}{hint}"));
             None
         }
     }
