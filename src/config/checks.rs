@@ -133,66 +133,80 @@ pub fn checks(
     let Some(items) = node.array(sink) else {
         return Vec::new();
     };
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut out = Vec::new();
-    for item in &items {
-        let Some(mut t) = item.table(sink) else {
-            continue;
-        };
-        let name_node = t.required(sink, "name");
-        let name = name_node
-            .as_ref()
-            .and_then(|n| values::name(n, sink, "check"));
-        if let (Some(name), Some(n)) = (&name, &name_node) {
-            if let Some(first) = seen.get(name) {
-                n.error(
-                    sink,
-                    format!("duplicate check name {name:?} (first defined at {first})"),
-                );
-            } else {
-                seen.insert(name.clone(), item.path.clone());
-            }
+    let mut seen = BTreeMap::new();
+    items
+        .iter()
+        .filter_map(|item| check(item, defaults, base, &mut seen, sink))
+        .collect()
+}
+
+/// One `[[check]]`; `None` only when it is not a table at all.
+fn check(
+    item: &Node<'_>,
+    defaults: &Settings,
+    base: &Path,
+    seen: &mut BTreeMap<String, String>,
+    sink: &mut Sink,
+) -> Option<ParsedCheck> {
+    let mut t = item.table(sink)?;
+    let name = check_name(&mut t, seen, sink);
+    let kind = t.required(sink, "type").and_then(|n| {
+        let s = n.str(sink)?;
+        if !probes::KINDS.contains(&s) {
+            let kinds = probes::KINDS.join(", ");
+            n.error(
+                sink,
+                format!("unknown check type {s:?} (expected one of: {kinds})"),
+            );
         }
-        let kind = t.required(sink, "type").and_then(|n| {
-            let s = n.str(sink)?;
-            if !probes::KINDS.contains(&s) {
-                let kinds = probes::KINDS.join(", ");
-                n.error(
-                    sink,
-                    format!("unknown check type {s:?} (expected one of: {kinds})"),
-                );
-            }
-            Some(s)
-        });
-        let mut s = defaults.clone();
-        read_settings(&mut t, sink, &mut s, false);
-        let probe = probes::probe(kind, &mut t, base, sink);
-        let (span, path) = (t.span.clone(), t.path.clone());
-        t.finish(sink);
-        let config = match (name, probe) {
-            (Some(name), Some(probe)) => Some(CheckConfig {
-                name,
-                probe,
-                interval: s.interval,
-                timeout: s.timeout,
-                retries: s.retries,
-                retry_interval: s.retry_interval,
-                recoveries: s.recoveries,
-                policy: s.policy.clone(),
-                auto_resolve: s.auto_resolve,
-                page_on: s.page_on,
-            }),
-            _ => None,
-        };
-        out.push(ParsedCheck {
-            config,
-            policy: s.policy,
-            policy_from: s.policy_from,
-            span,
-            path,
-        });
+        Some(s)
+    });
+    let mut s = defaults.clone();
+    read_settings(&mut t, sink, &mut s, false);
+    let probe = probes::probe(kind, &mut t, base, sink);
+    let (span, path) = (t.span.clone(), t.path.clone());
+    t.finish(sink);
+    let config = match (name, probe) {
+        (Some(name), Some(probe)) => Some(CheckConfig {
+            name,
+            probe,
+            interval: s.interval,
+            timeout: s.timeout,
+            retries: s.retries,
+            retry_interval: s.retry_interval,
+            recoveries: s.recoveries,
+            policy: s.policy.clone(),
+            auto_resolve: s.auto_resolve,
+            page_on: s.page_on,
+        }),
+        _ => None,
+    };
+    Some(ParsedCheck {
+        config,
+        policy: s.policy,
+        policy_from: s.policy_from,
+        span,
+        path,
+    })
+}
+
+/// The check's `name`: valid, and not used by an earlier check (`seen` maps names to paths).
+fn check_name(
+    t: &mut Table<'_>,
+    seen: &mut BTreeMap<String, String>,
+    sink: &mut Sink,
+) -> Option<String> {
+    let node = t.required(sink, "name")?;
+    let name = values::name(&node, sink, "check")?;
+    if let Some(first) = seen.get(&name) {
+        node.error(
+            sink,
+            format!("duplicate check name {name:?} (first defined at {first})"),
+        );
+    } else {
+        seen.insert(name.clone(), t.path.clone());
     }
-    out
+    Some(name)
 }
 
 /// Every check's policy must exist. A policy inherited from `[defaults]` or the built-in
