@@ -2,6 +2,7 @@
 //! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
 
 pub mod args;
+mod check_config;
 
 pub use args::{Cli, Command};
 
@@ -15,6 +16,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
         other => {
             eprintln!("oncalld: {:?} is not built yet", other);
             ExitCode::from(1)
