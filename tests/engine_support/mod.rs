@@ -294,3 +294,52 @@ impl Sim {
             .collect()
     }
 }
+
+/// alice (mail + sms) on step 1, bob and the ops-chat webhook on step 2, repeat 2.
+pub fn two_steps(ack_timeout: Option<&str>) -> Cfg {
+    Cfg::new()
+        .check("website", "default")
+        .person(
+            "alice",
+            &[("mail", "alice@example.com"), ("sms", "+33600000000")],
+        )
+        .mailer("bob")
+        .policy(
+            "default",
+            2,
+            ack_timeout,
+            &[
+                (&["person:alice"], "15m"),
+                (&["person:bob", "notifier:ops-chat"], "30m"),
+            ],
+        )
+}
+
+/// Step 1: a schedule starting in 2027 (nobody on call); step 2: bob. Repeat 1.
+pub fn empty_first() -> Cfg {
+    Cfg::new()
+        .check("web-1", "p")
+        .check("web-2", "p")
+        .check("db", "p")
+        .mailer("alice")
+        .mailer("bob")
+        .schedule(
+            "later",
+            rotation("UTC", &["alice"], "1d", "2027-01-01T00:00"),
+        )
+        .policy(
+            "p",
+            1,
+            None,
+            &[(&["schedule:later"], "15m"), (&["person:bob"], "30m")],
+        )
+}
+
+pub fn silence(pattern: &str, until: Timestamp) -> Input {
+    Input::Silence {
+        pattern: pattern.into(),
+        until,
+        actor: "ops".into(),
+        message: "deploy".into(),
+    }
+}
