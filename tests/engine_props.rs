@@ -62,6 +62,8 @@ enum Op {
     Unsilence(u64),
     Tick,
     Reload(bool),
+    /// The daemon restarts: a new engine from the open incidents and silences it saved.
+    Restart,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -76,6 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1..4u64).prop_map(Op::Unsilence),
         4 => Just(Op::Tick),
         1 => any::<bool>().prop_map(Op::Reload),
+        1 => Just(Op::Restart),
     ]
 }
 
@@ -111,6 +114,7 @@ fn input(op: &Op, now: Timestamp) -> Input {
         },
         Op::Tick => Input::Tick,
         Op::Reload(alt) => Input::Reload(config(*alt)),
+        Op::Restart => Input::Tick,
     }
 }
 
@@ -120,6 +124,19 @@ struct Observed {
     acked: HashSet<u64>,
     resolved: HashSet<u64>,
     keys: HashSet<String>,
+    max_incident: u64,
+    max_silence: u64,
+}
+
+/// What the daemon does after a restart: restore from what the store kept.
+fn restart(engine: &Engine, seen: &Observed) -> Engine {
+    Engine::restore(
+        engine.config().clone(),
+        engine.open_incidents().cloned().collect(),
+        engine.silences().cloned().collect(),
+        seen.max_incident + 1,
+        seen.max_silence + 1,
+    )
 }
 
 proptest! {
@@ -131,6 +148,11 @@ proptest! {
         let mut seen = Observed::default();
         for (delta, op) in steps {
             now += SignedDuration::from_mins(delta);
+            if let Op::Restart = op {
+                let restored = restart(&engine, &seen);
+                prop_assert_eq!(restored.next_deadline(), engine.next_deadline());
+                engine = restored;
+            }
             let input = input(&op, now);
             let before = format!("{engine:?}");
             let snapshot: HashMap<u64, (IncidentState, Option<Timestamp>, bool)> = engine
@@ -202,7 +224,8 @@ fn check_actions(
                     check_due(p.incident, p.event, snapshot, manual, now)?;
                 }
             }
-            Action::SaveIncident(_) | Action::SaveSilence(_) => {}
+            Action::SaveIncident(i) => seen.max_incident = seen.max_incident.max(i.id),
+            Action::SaveSilence(s) => seen.max_silence = seen.max_silence.max(s.id),
         }
     }
     Ok(())
