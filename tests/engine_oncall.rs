@@ -133,8 +133,21 @@ fn assert_single_handover(s: &Schedule, from: &str, to: &str, at: &str) {
 
 #[test]
 fn fall_back_hour_is_neither_paged_twice_nor_skipped() {
-    // Step 1 is the schedule, escalating every 15 minutes across the Paris fold.
-    let sched = rotation("Europe/Paris", &["a", "b"], "1d", "2026-10-24T02:30");
+    // (zone, rotation start, trigger instant = 30 min before the first occurrence of the
+    // handover's local time in the fold)
+    paged_across_fold("Europe/Paris", "2026-10-24T02:30", "2026-10-25T00:00:00Z");
+    paged_across_fold(
+        "America/New_York",
+        "2026-10-31T01:30",
+        "2026-11-01T05:00:00Z",
+    );
+}
+
+/// Step 1 is the schedule, escalating every 15 minutes for two hours across the fold: one
+/// page every 15 minutes, `a` until the handover (30 minutes in), then `b` throughout the
+/// repeated hour, never handed over a second time.
+fn paged_across_fold(zone: &str, start: &str, trigger: &str) {
+    let sched = rotation(zone, &["a", "b"], "1d", start);
     let cfg = Cfg::new()
         .check("web", "p")
         .mailer("a")
@@ -142,23 +155,16 @@ fn fall_back_hour_is_neither_paged_twice_nor_skipped() {
         .schedule("primary", sched)
         .policy("p", 20, None, &[(&["schedule:primary"], "15m")]);
     let mut sim = Sim::new(cfg.build());
-    let t0 = ts("2026-10-25T00:00:00Z"); // 02:00 CEST
+    let t0 = ts(trigger);
     sim.at(t0, down("web", "x"));
-    sim.run_until(ts("2026-10-25T02:00:00Z"));
+    sim.run_until(t0 + SignedDuration::from_hours(2));
     let who: Vec<(i64, String)> = sim.log_pages(t0).into_iter().map(|p| (p.0, p.2)).collect();
     let expected: Vec<(i64, String)> = (0..=8)
         .map(|i| (i * 15, if i * 15 < 30 { "a" } else { "b" }.to_string()))
         .collect();
-    assert_eq!(
-        who, expected,
-        "one page per 15 minutes, handed over once at 00:30Z"
-    );
-    assert!(
-        sim.log_pages(t0)
-            .iter()
-            .skip(1)
-            .all(|p| p.1 == PageEvent::Escalated)
-    );
+    assert_eq!(who, expected, "{zone}");
+    let later = sim.log_pages(t0);
+    assert!(later.iter().skip(1).all(|p| p.1 == PageEvent::Escalated));
 }
 
 #[test]
