@@ -126,3 +126,59 @@ async fn keep_alive_connection_serves_several_requests_then_shutdown_ends_it() {
         "graceful shutdown closes idle keep-alive connections"
     );
 }
+
+#[tokio::test]
+async fn connection_time_limit_ends_a_long_keep_alive_session() {
+    let options = ServeOptions {
+        connection_timeout: Duration::from_secs(1),
+        ..short_timeouts(8)
+    };
+    let s = start_with(Recorder::new(), options).await;
+    let mut c = UnixStream::connect(&s.path).await.unwrap();
+    // Keep sending requests faster than the header timeout: only the total limit can end it.
+    let mut served = 0;
+    for _ in 0..400 {
+        let req = b"GET /v1/checks HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        if c.write_all(req).await.is_err() {
+            break;
+        }
+        let mut buf = vec![0u8; 4096];
+        match c.read(&mut buf).await {
+            Ok(n) if n > 0 => served += 1,
+            _ => break,
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served > 0, "served before the limit");
+    assert!(
+        served < 200,
+        "the connection was cut by the total time limit"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn metrics_over_tcp_serves_only_metrics() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let backend: std::sync::Arc<dyn oncalld::api::Backend> = Recorder::new();
+    let task = tokio::spawn(oncalld::api::serve_metrics(listener, backend, async {
+        let _ = rx.await;
+    }));
+    let get = |uri: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {uri} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        api_support::parse_response(&out)
+    };
+    let (st, _, body) = get("/metrics").await;
+    assert_eq!(st, 200);
+    assert!(body.contains("oncalld_probes_total"));
+    let (st, _, body) = get("/v1/status").await;
+    assert_eq!(st, 404, "the API is not exposed over TCP: {body}");
+    let _ = tx.send(());
+    task.await.unwrap();
+}

@@ -17,7 +17,9 @@ pub mod types;
 
 pub use backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 pub use client::{Client, ClientError};
-pub use server::{Actor, BindError, ServeOptions, bind, serve, serve_metrics_tcp, serve_with};
+pub use server::{
+    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp, serve_with,
+};
 
 use std::path::PathBuf;
 

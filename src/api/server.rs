@@ -106,9 +106,18 @@ pub async fn serve_metrics_tcp(
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
-    let router = routes::metrics_router(backend);
-    accept_loop(listener, router, ServeOptions::default(), shutdown).await;
+    serve_metrics(listener, backend, shutdown).await;
     Ok(())
+}
+
+/// [`serve_metrics_tcp`] on a listener bound by the caller (tests bind port 0).
+pub async fn serve_metrics(
+    listener: TcpListener,
+    backend: Arc<dyn Backend>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let router = routes::metrics_router(backend);
+    accept_loop(listener, router, ServeOptions::default(), shutdown).await
 }
 
 /// What the accept loop needs from a listener: the stream and, on the Unix socket, its actor.
