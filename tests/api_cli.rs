@@ -287,3 +287,43 @@ async fn test_page_and_reload_exit_codes() {
     );
     s.shutdown().await;
 }
+
+/// Under a pseudo-terminal (`script`), states are coloured; `NO_COLOR` turns that off.
+#[tokio::test]
+async fn colour_only_on_a_tty_and_never_with_no_color() {
+    let s = start().await;
+    let cmd = format!(
+        "{} status --socket {}",
+        env!("CARGO_BIN_EXE_oncalld"),
+        s.path.display()
+    );
+    let run = |no_color: &'static str| {
+        let cmd = cmd.clone();
+        async move {
+            tokio::process::Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .env("NO_COLOR", no_color)
+                .env("TZ", "UTC")
+                .output()
+                .await
+        }
+    };
+    let out = match run("").await {
+        Ok(o) => o,
+        Err(e) => {
+            println!("skipped: script(1) is not available ({e})");
+            return;
+        }
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\x1b[31mDOWN\x1b[0m"),
+        "coloured on a TTY: {text:?}"
+    );
+    assert!(text.contains("\x1b[32mUP\x1b[0m"), "{text:?}");
+    let out = run("1").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DOWN"), "{text:?}");
+    assert!(!text.contains('\x1b'), "NO_COLOR set: {text:?}");
+    s.shutdown().await;
+}

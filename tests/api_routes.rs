@@ -242,3 +242,38 @@ async fn huge_body_is_413_and_unknown_routes_are_json_404() {
     assert_eq!(s.backend.calls(), Vec::<String>::new());
     s.shutdown().await;
 }
+
+/// `curl --unix-socket`, as the README shows it.
+#[tokio::test]
+async fn curl_over_the_unix_socket() {
+    let s = start().await;
+    let curl = |args: Vec<String>| async move {
+        tokio::process::Command::new("curl")
+            .args(["-sS", "--unix-socket"])
+            .args(args)
+            .output()
+            .await
+    };
+    let p = s.path.to_str().unwrap().to_owned();
+    let out = match curl(vec![p.clone(), "http://localhost/v1/status".into()]).await {
+        Ok(o) => o,
+        Err(e) => {
+            println!("skipped: curl is not installed ({e})");
+            return;
+        }
+    };
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["incidents"][0]["id"], 17);
+    // curl -d sends a form content type: the body is still read as JSON.
+    let args = vec![
+        p,
+        "-d".into(),
+        r#"{"message":"on it"}"#.into(),
+        "http://localhost/v1/incidents/17/ack".into(),
+    ];
+    let out = curl(args).await.unwrap();
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(v["state"], "acknowledged");
+    assert_eq!(v["acked_by"], me().as_str());
+    s.shutdown().await;
+}

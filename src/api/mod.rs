@@ -46,7 +46,7 @@ pub fn default_socket_path() -> PathBuf {
     }
     let uid = nix::unistd::geteuid();
     if uid.is_root() {
-        return PathBuf::from("/run/oncalld").join(SOCKET_NAME);
+        return PathBuf::from(SYSTEM_SOCKET);
     }
     if let Some(dir) = env("XDG_RUNTIME_DIR") {
         return PathBuf::from(dir).join(SOCKET_NAME);
@@ -54,14 +54,27 @@ pub fn default_socket_path() -> PathBuf {
     PathBuf::from(format!("/tmp/oncalld-{uid}")).join(SOCKET_NAME)
 }
 
+/// The system daemon's socket (systemd unit, or a daemon started as root).
+pub const SYSTEM_SOCKET: &str = "/run/oncalld/oncalld.sock";
+
 /// The socket a client command talks to: `--socket`, then `$ONCALLD_SOCKET`, then
-/// [`default_socket_path`].
+/// [`default_socket_path`]. An operator who is not root would otherwise look in their own
+/// `$XDG_RUNTIME_DIR`; when nothing is there but the system daemon's socket exists, that is the
+/// one they mean.
 pub fn socket_path(cli: Option<PathBuf>) -> PathBuf {
     if let Some(p) = cli {
         return p;
     }
     match std::env::var_os("ONCALLD_SOCKET") {
         Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => default_socket_path(),
+        _ => {
+            let own = default_socket_path();
+            let system = PathBuf::from(SYSTEM_SOCKET);
+            if !own.exists() && system.exists() {
+                system
+            } else {
+                own
+            }
+        }
     }
 }
