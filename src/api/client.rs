@@ -62,6 +62,29 @@ impl Client {
         self.decode(a)
     }
 
+    /// `GET` the raw JSON body (what `--json` prints, byte for byte).
+    pub async fn get_bytes(&self, uri: &str) -> Result<Bytes, ClientError> {
+        let a = self.request(Method::GET, uri, None).await?;
+        Ok(self.check(a)?.body)
+    }
+
+    /// `POST` a JSON body; the raw JSON answer.
+    pub async fn post_bytes<B: Serialize>(
+        &self,
+        uri: &str,
+        body: &B,
+    ) -> Result<Bytes, ClientError> {
+        let bytes = serde_json::to_vec(body).map_err(|e| self.protocol(e))?;
+        let a = self.request(Method::POST, uri, Some(bytes)).await?;
+        Ok(self.check(a)?.body)
+    }
+
+    /// `DELETE`; the raw JSON answer.
+    pub async fn delete_bytes(&self, uri: &str) -> Result<Bytes, ClientError> {
+        let a = self.request(Method::DELETE, uri, None).await?;
+        Ok(self.check(a)?.body)
+    }
+
     /// `GET` a text document (postmortem Markdown, metrics).
     pub async fn get_text(&self, uri: &str) -> Result<String, ClientError> {
         let a = self.request(Method::GET, uri, None).await?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use hyper::Method;
 
 use super::args::ClientArgs;
-use super::output::{CmdResult, client, print_json};
+use super::output::{CmdResult, client, print_json, print_raw};
 use crate::api::client::encode;
 use crate::api::parse::parse_duration;
 use crate::api::types::ReloadView;
@@ -14,17 +14,19 @@ use crate::api::types::ReloadView;
 /// else the JSON, pretty.
 pub async fn report(args: &ClientArgs, since: &str) -> CmdResult {
     parse_duration(since).map_err(anyhow::Error::msg)?;
-    let raw: serde_json::Value = client(args)
-        .get_json(&format!("/v1/report?since={}", encode(since)))
+    let raw = client(args)
+        .get_bytes(&format!("/v1/report?since={}", encode(since)))
         .await?;
-    match raw.get("text").and_then(|t| t.as_str()) {
+    let value: serde_json::Value = serde_json::from_slice(&raw)?;
+    match value.get("text").and_then(|t| t.as_str()) {
         Some(text) if !args.json => {
             print!("{text}");
             if !text.ends_with('\n') {
                 println!();
             }
         }
-        _ => print_json(&raw)?,
+        _ if args.json => print_raw(&raw)?,
+        _ => print_json(&value)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -43,7 +45,7 @@ pub async fn reload(args: &ClientArgs) -> CmdResult {
         }
     };
     if args.json {
-        print_json(&serde_json::to_value(&view)?)?;
+        print_raw(&answer.body)?;
     } else if view.reloaded {
         println!(
             "Reloaded: {}",

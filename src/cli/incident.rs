@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::ClientArgs;
-use super::output::{CmdResult, client, id, print_json};
+use super::output::{CmdResult, client, id, print_json, print_raw};
 use crate::api::parse::parse_id;
 use crate::api::types::{IncidentView, MessageBody, NoteBody};
 
@@ -45,14 +45,14 @@ pub async fn act(
 ) -> CmdResult {
     let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
     let uri = format!("/v1/incidents/{n}/{}", action.path());
-    let raw: serde_json::Value = client(args)
-        .post_json(&uri, &MessageBody { message })
+    let raw = client(args)
+        .post_bytes(&uri, &MessageBody { message })
         .await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let i: IncidentView = serde_json::from_value(raw)?;
+    let i: IncidentView = serde_json::from_slice(&raw)?;
     match action {
         Action::Escalate => println!(
             "{} {} ({}): now at step {}.",
@@ -73,12 +73,12 @@ pub async fn note(args: &ClientArgs, raw_id: &str, text: String) -> CmdResult {
         anyhow::bail!("a note needs some text");
     }
     let uri = format!("/v1/incidents/{n}/notes");
-    let raw: serde_json::Value = client(args).post_json(&uri, &NoteBody { text }).await?;
+    let raw = client(args).post_bytes(&uri, &NoteBody { text }).await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let i: IncidentView = serde_json::from_value(raw)?;
+    let i: IncidentView = serde_json::from_slice(&raw)?;
     println!("Noted on {} ({}).", id(i.id), i.check);
     Ok(ExitCode::SUCCESS)
 }

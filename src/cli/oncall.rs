@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use super::args::ClientArgs;
-use super::output::{Cell, CmdResult, Table, client, colour_enabled, print_json, short_time, zone};
+use super::output::{Cell, CmdResult, Table, client, colour_enabled, print_raw, short_time, zone};
 use crate::api::client::encode;
 use crate::api::parse::parse_time_in;
 use crate::api::types::{OncallView, TestPageBody, TestPageResult};
@@ -24,12 +24,12 @@ pub async fn who(args: &ClientArgs, policy: Option<&str>, at: Option<&str>) -> C
     if !query.is_empty() {
         uri = format!("{uri}?{}", query.join("&"));
     }
-    let raw: serde_json::Value = client(args).get_json(&uri).await?;
+    let raw = client(args).get_bytes(&uri).await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let views: Vec<OncallView> = serde_json::from_value(raw)?;
+    let views: Vec<OncallView> = serde_json::from_slice(&raw)?;
     if views.is_empty() {
         println!("No escalation policies.");
     }
@@ -67,13 +67,13 @@ pub async fn who(args: &ClientArgs, policy: Option<&str>, at: Option<&str>) -> C
 
 /// Send a test page; exit 0 only when every channel delivered it.
 pub async fn test_page(args: &ClientArgs, target: String) -> CmdResult {
-    let raw: serde_json::Value = client(args)
-        .post_json("/v1/test-page", &TestPageBody { target })
+    let raw = client(args)
+        .post_bytes("/v1/test-page", &TestPageBody { target })
         .await?;
-    let result: TestPageResult = serde_json::from_value(raw.clone())?;
+    let result: TestPageResult = serde_json::from_slice(&raw)?;
     let code = if result.all_delivered() { 0 } else { 1 };
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::from(code));
     }
     if result.deliveries.is_empty() {

@@ -19,7 +19,19 @@ pub fn client(args: &ClientArgs) -> Client {
     Client::new(crate::api::socket_path(args.socket.clone()))
 }
 
-/// Pretty JSON on stdout, as the API sent it (`--json`).
+/// The daemon's JSON answer on stdout exactly as it was sent (`--json`): no re-encoding, so
+/// scripts see the API's documented shapes and large answers cost one copy.
+pub fn print_raw(body: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(body)?;
+    if !body.ends_with(b"\n") {
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Pretty JSON on stdout, for answers the CLI builds itself.
 pub fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;

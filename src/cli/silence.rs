@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::args::ClientArgs;
 use super::output::{
-    Cell, CmdResult, Table, client, colour_enabled, id, print_json, short_time, zone,
+    Cell, CmdResult, Table, client, colour_enabled, id, print_raw, short_time, zone,
 };
 use crate::api::parse::{parse_duration, parse_id};
 use crate::api::types::{SilenceBody, SilenceView};
@@ -27,12 +27,12 @@ pub async fn silence(
         duration,
         message,
     };
-    let raw: serde_json::Value = client(args).post_json("/v1/silences", &body).await?;
+    let raw = client(args).post_bytes("/v1/silences", &body).await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let s: SilenceView = serde_json::from_value(raw)?;
+    let s: SilenceView = serde_json::from_slice(&raw)?;
     println!(
         "Silenced {} until {} ({}).",
         s.pattern,
@@ -44,12 +44,12 @@ pub async fn silence(
 
 /// List silences, active first as the daemon orders them.
 pub async fn silences(args: &ClientArgs) -> CmdResult {
-    let raw: serde_json::Value = client(args).get_json("/v1/silences").await?;
+    let raw = client(args).get_bytes("/v1/silences").await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let list: Vec<SilenceView> = serde_json::from_value(raw)?;
+    let list: Vec<SilenceView> = serde_json::from_slice(&raw)?;
     if list.is_empty() {
         println!("No silences.");
         return Ok(ExitCode::SUCCESS);
@@ -82,12 +82,14 @@ pub async fn silences(args: &ClientArgs) -> CmdResult {
 /// End a silence now.
 pub async fn unsilence(args: &ClientArgs, raw_id: &str) -> CmdResult {
     let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
-    let raw: serde_json::Value = client(args).delete(&format!("/v1/silences/{n}")).await?;
+    let raw = client(args)
+        .delete_bytes(&format!("/v1/silences/{n}"))
+        .await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let s: SilenceView = serde_json::from_value(raw)?;
+    let s: SilenceView = serde_json::from_slice(&raw)?;
     println!("Ended silence {} ({}).", id(s.id), s.pattern);
     Ok(ExitCode::SUCCESS)
 }

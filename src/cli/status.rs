@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use super::args::ClientArgs;
 use super::output::{
     Cell, CmdResult, Table, age, client, colour_enabled, id, long_time, opt_time, paint_state,
-    print_json, short_time, zone,
+    print_raw, short_time, zone,
 };
 use crate::api::client::encode;
 use crate::api::parse::{parse_duration, parse_id};
@@ -16,11 +16,11 @@ use crate::api::types::{CheckView, IncidentDetail, IncidentView, StatusView};
 
 /// Every check, then the open incidents. Exit 0 when none is open, 2 when some are.
 pub async fn status(args: &ClientArgs) -> CmdResult {
-    let raw: serde_json::Value = client(args).get_json("/v1/status").await?;
-    let view: StatusView = serde_json::from_value(raw.clone())?;
+    let raw = client(args).get_bytes("/v1/status").await?;
+    let view: StatusView = serde_json::from_slice(&raw)?;
     let code = if view.incidents.is_empty() { 0 } else { 2 };
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::from(code));
     }
     let (tz, now, colour) = (zone(), Timestamp::now(), colour_enabled());
@@ -104,12 +104,12 @@ pub async fn incidents(args: &ClientArgs, all: bool, since: Option<&str>) -> Cmd
         parse_duration(s).map_err(anyhow::Error::msg)?;
         uri.push_str(&format!("&since={}", encode(s)));
     }
-    let raw: serde_json::Value = client(args).get_json(&uri).await?;
+    let raw = client(args).get_bytes(&uri).await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let list: Vec<IncidentView> = serde_json::from_value(raw)?;
+    let list: Vec<IncidentView> = serde_json::from_slice(&raw)?;
     if list.is_empty() {
         println!(
             "{}",
@@ -131,12 +131,14 @@ pub async fn incidents(args: &ClientArgs, all: bool, since: Option<&str>) -> Cmd
 /// One incident and its whole timeline, in the client machine's zone.
 pub async fn show(args: &ClientArgs, raw_id: &str) -> CmdResult {
     let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
-    let raw: serde_json::Value = client(args).get_json(&format!("/v1/incidents/{n}")).await?;
+    let raw = client(args)
+        .get_bytes(&format!("/v1/incidents/{n}"))
+        .await?;
     if args.json {
-        print_json(&raw)?;
+        print_raw(&raw)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let detail: IncidentDetail = serde_json::from_value(raw)?;
+    let detail: IncidentDetail = serde_json::from_slice(&raw)?;
     print!("{}", render_detail(&detail, &zone(), colour_enabled()));
     Ok(ExitCode::SUCCESS)
 }

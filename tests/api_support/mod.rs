@@ -34,6 +34,8 @@ pub struct Recorder {
     pub failing_notifier: Mutex<Option<String>>,
     /// `report` includes a `"text"` rendering.
     pub report_text: Mutex<Option<String>>,
+    /// Replaces the two built-in checks when set (benchmarks use thousands).
+    pub checks: Mutex<Option<Vec<CheckView>>>,
 }
 
 pub fn t0() -> Timestamp {
@@ -87,6 +89,9 @@ impl Recorder {
     }
 
     fn checks_now(&self) -> Vec<CheckView> {
+        if let Some(list) = self.checks.lock().unwrap().clone() {
+            return list;
+        }
         let check = |name: &str, state: &str| CheckView {
             name: name.into(),
             kind: "http".into(),
