@@ -127,10 +127,34 @@ async fn another_user_outside_the_group_gets_permission_denied() {
         assert_eq!(err.lines().count(), 1, "one line: {err}");
     } else if err.contains(bin) || err.contains("cannot execute") {
         println!("skipped: {user} cannot run the test binary here: {err}");
+        return;
     } else {
         panic!("expected permission denied, got {code:?}: {out} {err}");
     }
-    // Root (owner, in the group) is served through the same binary.
+    // A member of the socket's group may act: same socket, group switched to theirs.
+    let member = "oncalld-api-op";
+    let ops = "oncalld-api-ops";
+    let _ = Command::new("groupadd").args(["--system", ops]).output();
+    let _ = Command::new("useradd")
+        .args([
+            "--system",
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+        ])
+        .args(["--groups", ops, member])
+        .output();
+    let gid = nix::unistd::Group::from_name(ops).unwrap().unwrap().gid;
+    std::os::unix::fs::chown(&path, None, Some(gid.as_raw())).unwrap();
+    let p = path.to_str().unwrap().to_owned();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        run(Command::new("runuser").args(["-u", member, "--", bin, "status", "--socket", &p]))
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(2), "a group member is served: {out} {err}");
+    assert!(out.contains("#17"), "{out}");
+    // Root (owner) is served through the same binary.
     let p = path.to_str().unwrap().to_owned();
     let (code, _, err) =
         tokio::task::spawn_blocking(
