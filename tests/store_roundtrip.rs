@@ -3,6 +3,7 @@
 mod store_support;
 
 use oncalld::core::check_state::CheckState;
+use oncalld::core::escalation::Recipient;
 use oncalld::core::model::{DeliveryOutcome, EventKind, IncidentState};
 use oncalld::store::{Batch, IncidentFilter, PageStatus, Store, TimelineEntry};
 use store_support::*;
@@ -10,9 +11,12 @@ use store_support::*;
 fn full_batch() -> Batch {
     let mut i2 = acked(incident(2, "db", 100), 160, "bob (uid 1001)");
     i2.escalation.round = 2;
-    i2.escalation
-        .paged
-        .push(("ops".into(), "hook".into(), None));
+    i2.escalation.paged.push(Recipient {
+        recipient: "ops".into(),
+        notifier: "hook".into(),
+        to: None,
+    });
+    i2.escalation.exhausted = true;
     let mut p3 = page(2, 3, "ops", "hook", 150);
     p3.to = None;
     p3.also_paged = vec![];

@@ -1,7 +1,15 @@
 //! The command line: one file per group of subcommands. Client commands talk to the daemon
 //! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
 
+pub mod admin;
 pub mod args;
+mod check_config;
+pub mod incident;
+pub mod oncall;
+pub mod output;
+pub mod remote;
+pub mod silence;
+pub mod status;
 
 pub use args::{Cli, Command};
 
@@ -15,6 +23,22 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
+        cmd @ (Command::Status(_)
+        | Command::Incidents { .. }
+        | Command::Show { .. }
+        | Command::Ack { .. }
+        | Command::Resolve { .. }
+        | Command::Escalate { .. }
+        | Command::Note { .. }
+        | Command::Silence { .. }
+        | Command::Silences(_)
+        | Command::Unsilence { .. }
+        | Command::Who { .. }
+        | Command::TestPage { .. }
+        | Command::Postmortem { .. }
+        | Command::Report { .. }
+        | Command::Reload(_)) => remote::run(cmd).await,
         other => {
             eprintln!("oncalld: {:?} is not built yet", other);
             ExitCode::from(1)

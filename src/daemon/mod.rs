@@ -1,1 +1,5 @@
 //! (to be written)
+
+pub mod logging;
+pub mod paths;
+pub mod systemd;

@@ -3,7 +3,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use oncalld::core::check_state::{CheckState, CheckTracker, Status};
-use oncalld::core::escalation::EscalationState;
+use oncalld::core::escalation::{EscalationState, Recipient};
 use oncalld::core::model::*;
 use oncalld::store::{Batch, CheckStateRow, Store};
 
@@ -34,11 +34,12 @@ pub fn incident(id: IncidentId, check: &str, opened: i64) -> Incident {
             step: 1,
             round: 0,
             next_at: Some(t(opened + 300)),
-            paged: vec![(
-                "alice".into(),
-                "mail".into(),
-                Some("alice@example.com".into()),
-            )],
+            paged: vec![Recipient {
+                recipient: "alice".into(),
+                notifier: "mail".into(),
+                to: Some("alice@example.com".into()),
+            }],
+            ..EscalationState::default()
         },
     }
 }
