@@ -2,6 +2,7 @@
 //! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
 
 pub mod args;
+pub mod probe;
 
 pub use args::{Cli, Command};
 
@@ -15,6 +16,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
+        Command::Run(config) => crate::daemon::run(&config.path()).await,
         other => {
             eprintln!("oncalld: {:?} is not built yet", other);
             ExitCode::from(1)
