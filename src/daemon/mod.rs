@@ -25,7 +25,10 @@ pub async fn run(config_path: &Path) -> ExitCode {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
-            eprintln!("oncalld: {} is invalid; not starting", config_path.display());
+            eprintln!(
+                "oncalld: {} is invalid; not starting",
+                config_path.display()
+            );
             return ExitCode::from(1);
         }
     };

@@ -45,9 +45,11 @@ impl CommandCheck {
             Err(e) => return Verdict::unknown(format!("cannot run {program}: {e}")),
         };
         let mut group = GroupKiller(child.id());
-        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
         let work = async {
-            let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
+            let (out, err) = tokio::join!(read_capped(&mut stdout), read_capped(&mut stderr));
+            // The pipes stay open (unread) until the plugin exits: closing them would kill a
+            // plugin that writes a little more than the cap with SIGPIPE and lose its code.
             (out, err, child.wait().await)
         };
         let (out, err, status) = match tokio::time::timeout(timeout, work).await {
@@ -122,8 +124,8 @@ impl Drop for GroupKiller {
     }
 }
 
-/// Read up to [`MAX_OUTPUT`] bytes, then stop (the pipe is closed when dropped).
-async fn read_capped<R: AsyncRead + Unpin>(pipe: Option<R>) -> String {
+/// Read up to [`MAX_OUTPUT`] bytes, then stop reading.
+async fn read_capped<R: AsyncRead + Unpin>(pipe: &mut Option<R>) -> String {
     let Some(pipe) = pipe else {
         return String::new();
     };
@@ -162,7 +164,8 @@ mod tests {
 
     #[test]
     fn splits_message_and_perfdata() {
-        let (m, p) = parse_output("DISK OK - free space: / 3326 MB (56%); | /=2643MB;5948;5958;0;5968\n");
+        let (m, p) =
+            parse_output("DISK OK - free space: / 3326 MB (56%); | /=2643MB;5948;5958;0;5968\n");
         assert_eq!(m, "DISK OK - free space: / 3326 MB (56%);");
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].label, "/");

@@ -134,6 +134,9 @@ mod tests {
             total: 0,
             available: 0,
         };
-        assert_eq!(judge(empty, MinFree::Percent(0.0)).status, super::super::Status::Ok);
+        assert_eq!(
+            judge(empty, MinFree::Percent(0.0)).status,
+            super::super::Status::Ok
+        );
     }
 }

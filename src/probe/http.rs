@@ -130,11 +130,7 @@ impl HttpCheck {
             return Verdict::critical(format!("{seen} (expected {})", expected.join(" or ")));
         }
         if let Some(max) = self.max_latency.filter(|m| took > *m) {
-            return Verdict::critical(format!(
-                "took {} ms > {} ms",
-                millis(took),
-                millis(max)
-            ));
+            return Verdict::critical(format!("took {} ms > {} ms", millis(took), millis(max)));
         }
         if body_missing {
             let needle = self.body_contains.as_deref().unwrap_or("");
