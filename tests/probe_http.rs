@@ -205,3 +205,23 @@ async fn bad_url_is_unknown() {
     assert_eq!(r.status, Status::Unknown);
     assert!(r.message.contains("bad url"), "{}", r.message);
 }
+
+#[tokio::test]
+async fn tls_handshake_failure_is_critical() {
+    // A server that answers plain HTTP at once, spoken to over https: the handshake fails.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            let _ = sock.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+        }
+    });
+    for verify in [true, false] {
+        let mut cfg = http(&url);
+        cfg.tls_verify = verify;
+        let r = probe(cfg, T).await;
+        assert_eq!(r.status, Status::Critical, "{r:?}");
+        assert!(!r.message.starts_with("HTTP "), "{r:?}");
+        assert!(!r.message.starts_with("timed out"), "{r:?}");
+    }
+}
