@@ -4,7 +4,8 @@
 //! lag (started - due) p50/p99.
 //!
 //! Run through `bench/run.sh` (release build). By hand:
-//! `probe_bench --checks 1000 [--hang 100] [--duration 60]`.
+//! `probe_bench --checks 1000 [--hang 100] [--duration 60] [--tcp]`; `--tcp` runs TCP-connect
+//! checks instead of HTTP ones against the same server: the floor of one fresh connection.
 //! `probe_bench serve PORTS HANG` is the server side, started by the bench itself.
 
 use std::collections::HashMap;
@@ -38,10 +39,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let checks = opt("--checks", 1000) as usize;
     let hang = opt("--hang", 0) as usize;
     let duration = Duration::from_secs(opt("--duration", 60));
+    // The same runtime as `oncalld run` (src/main.rs).
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(measure(checks, hang, duration))
+        .block_on(measure(
+            checks,
+            hang,
+            duration,
+            args.iter().any(|a| a == "--tcp"),
+        ))
 }
 
 /// The server process: `ports` HTTP listeners answering 200 then closing, and `hang`
@@ -118,6 +125,7 @@ async fn measure(
     n: usize,
     hang: usize,
     duration: Duration,
+    tcp_only: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let ports = n.div_ceil(CHECKS_PER_PORT).max(1);
     let mut server = Command::new(std::env::current_exe()?)
@@ -139,7 +147,19 @@ async fn measure(
                     &ok_ports[i % ok_ports.len()][1..]
                 )
             };
-            check(i, url)
+            let mut c = check(i, url);
+            if tcp_only {
+                let address = c
+                    .probe
+                    .target()
+                    .trim_start_matches("http://")
+                    .split('/')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                c.probe = ProbeConfig::Tcp { address };
+            }
+            c
         })
         .collect();
 
