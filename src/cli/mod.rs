@@ -2,6 +2,7 @@
 //! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
 
 pub mod args;
+mod check_config;
 pub mod probe;
 
 pub use args::{Cli, Command};
@@ -18,6 +19,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         }
         Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
         Command::Run(config) => crate::daemon::run(&config.path()).await,
+        Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
         other => {
             eprintln!("oncalld: {:?} is not built yet", other);
             ExitCode::from(1)

@@ -1,11 +1,33 @@
 //! TOML -> typed config. Every error carries file, line, column and key; all errors of a file
 //! are reported together; cross-references are checked at load.
-//! (The foundation issue fills in the parser.)
+//!
+//! How it reads: [`source`] refuses oversized or absurdly nested text before parsing; the
+//! `toml` crate parses it into a tree where every key and value keeps its byte span;
+//! [`document`] walks that tree section by section through [`reader`], which records each
+//! problem with its span and key path (`check[2].interval`,
+//! `policies.default.steps[0].notify[1]`) and carries on. Spans become line:column at the end.
+//!
+//! Relative paths in the file (`daemon.state_dir`, `daemon.socket`, a disk check's `path`, and
+//! a command's program when written like `./script`) are resolved against the directory of
+//! the config file, so the file means the same thing whatever directory the daemon starts in.
 
+mod checks;
+mod daemon;
+mod document;
+mod notifiers;
+mod oncall;
+mod probes;
+mod reader;
+mod source;
 mod types;
+mod values;
+mod window;
 
+pub use source::{MAX_BYTES, MAX_DEPTH};
 pub use types::*;
+pub use window::parse_window;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Where the config is read from when no `-c` is given and `$ONCALLD_CONFIG` is unset.
@@ -19,21 +41,35 @@ pub struct ConfigError {
     pub line: usize,
     pub column: usize,
     /// Dotted key path, e.g. `check[2].interval` or `policies.default.steps[0].notify`.
+    /// Empty for problems with the file as a whole (unreadable, too large, TOML syntax).
     pub key: String,
     pub message: String,
 }
 
+impl ConfigError {
+    fn whole_file(file: &Path, message: String) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message,
+        }
+    }
+}
+
+/// `file:line:col: key: message`; the position is left out when there is none, and the key
+/// when the problem is not about one key.
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            self.key,
-            self.message
-        )
+        write!(f, "{}:", self.file.display())?;
+        if self.line > 0 {
+            write!(f, "{}:{}:", self.line, self.column)?;
+        }
+        if !self.key.is_empty() {
+            write!(f, " {}:", self.key)?;
+        }
+        write!(f, " {}", self.message)
     }
 }
 
@@ -57,6 +93,99 @@ impl std::error::Error for ConfigErrors {}
 
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let _ = path;
-    Err(ConfigErrors(vec![]))
+    let fail = |message: String| ConfigErrors(vec![ConfigError::whole_file(path, message)]);
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read the file: {e}")))?;
+    if bytes.len() > MAX_BYTES {
+        return Err(fail(too_large()));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.into_bytes();
+        let text = String::from_utf8_lossy(&bytes[..at]);
+        let (line, column) = source::LineIndex::new(&text).position(at);
+        ConfigErrors(vec![ConfigError {
+            line,
+            column,
+            ..ConfigError::whole_file(path, "the file is not valid UTF-8".to_string())
+        }])
+    })?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let base = std::fs::canonicalize(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .unwrap_or_else(|_| absolute_dir(path));
+    parse_in(&text, path, &base)
+}
+
+/// Validate config text as if read from `path` (used for messages and relative paths).
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    parse_in(text, path, &absolute_dir(path))
+}
+
+/// The directory of `path`, made absolute against the current directory.
+fn absolute_dir(path: &Path) -> PathBuf {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+fn too_large() -> String {
+    format!("the file is larger than {MAX_BYTES} bytes (1 MiB); refusing to read it")
+}
+
+fn parse_in(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigErrors> {
+    let lines = source::LineIndex::new(text);
+    let located = |offset: usize, key: String, message: String| {
+        let (line, column) = lines.position(offset);
+        ConfigError {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key,
+            message,
+        }
+    };
+    if text.len() > MAX_BYTES {
+        return Err(ConfigErrors(vec![ConfigError::whole_file(
+            path,
+            too_large(),
+        )]));
+    }
+    if let Some(at) = source::too_deep(text) {
+        let message =
+            format!("arrays and tables nested deeper than {MAX_DEPTH} levels; refusing to parse");
+        return Err(ConfigErrors(vec![located(at, String::new(), message)]));
+    }
+    let root = toml::de::DeTable::parse(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        ConfigErrors(vec![located(
+            at,
+            String::new(),
+            format!("TOML syntax error: {}", e.message()),
+        )])
+    })?;
+    let mut sink = reader::Sink::default();
+    match document::build(root.get_ref(), path, base, &mut sink) {
+        Some(config) if sink.errors.is_empty() => Ok(config),
+        _ => {
+            let mut errors: Vec<ConfigError> = sink
+                .errors
+                .into_iter()
+                .map(|e| located(e.span.start, e.key, e.message))
+                .collect();
+            errors.sort_by_key(|e| (e.line, e.column));
+            errors.dedup();
+            Err(ConfigErrors(errors))
+        }
+    }
 }

@@ -2,8 +2,11 @@
 //! signals that stop or reload it. `run_until` takes its shutdown trigger as a future
 //! (mini-redis style) so tests and later code can drive it.
 
+pub mod logging;
+pub mod paths;
 pub mod scheduler;
 pub mod signals;
+pub mod systemd;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,7 +23,7 @@ use signals::Signal;
 /// `oncalld run`: load the config, log to stderr, run until SIGTERM/SIGINT (exit 0).
 /// SIGHUP re-reads the config; an invalid file changes nothing.
 pub async fn run(config_path: &Path) -> ExitCode {
-    init_tracing();
+    logging::init_logging();
     let config = match config::load(config_path) {
         Ok(c) => c,
         Err(errors) => {
@@ -101,14 +104,4 @@ fn log_report(report: &CheckReport) {
                 "Check state changed.");
         }
     }
-}
-
-/// Logs to stderr, filtered by `$RUST_LOG` (default `info`). Harmless if already set up.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -1,0 +1,251 @@
+//! `[defaults]` and `[[check]]`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::probes;
+use super::reader::{Node, Sink, Span, Table};
+use super::types::{CheckConfig, PageOn};
+use super::values;
+
+/// Where a check's policy name came from, so a missing policy is reported where it was written.
+#[derive(Debug, Clone)]
+pub enum PolicyFrom {
+    /// Nobody named one: the built-in `"default"`.
+    Builtin,
+    /// `[defaults] policy`, at this span and key.
+    Defaults(Span, String),
+    /// The check's own `policy`, at this span and key.
+    Check(Span, String),
+}
+
+/// The keys `[defaults]` and every check share, with the built-in defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_interval: Duration,
+    pub recoveries: u32,
+    pub policy: String,
+    pub policy_from: PolicyFrom,
+    pub auto_resolve: bool,
+    pub page_on: PageOn,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(10),
+            retries: 3,
+            retry_interval: Duration::from_secs(10),
+            recoveries: 1,
+            policy: "default".to_string(),
+            policy_from: PolicyFrom::Builtin,
+            auto_resolve: true,
+            page_on: PageOn::Critical,
+        }
+    }
+}
+
+/// Override `s` with whichever shared keys `t` sets. `from_defaults` says which table it is.
+pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_defaults: bool) {
+    let durations: [(&'static str, &mut Duration); 3] = [
+        ("interval", &mut s.interval),
+        ("timeout", &mut s.timeout),
+        ("retry_interval", &mut s.retry_interval),
+    ];
+    for (key, slot) in durations {
+        if let Some(d) = t.get(key).and_then(|n| n.duration(sink)) {
+            *slot = d;
+        }
+    }
+    for (key, slot) in [
+        ("retries", &mut s.retries),
+        ("recoveries", &mut s.recoveries),
+    ] {
+        if let Some(v) = t.get(key).and_then(|n| n.u32_min(sink, 1)) {
+            *slot = v;
+        }
+    }
+    if let Some(n) = t.get("policy") {
+        if let Some(name) = values::name(&n, sink, "policy") {
+            s.policy = name;
+            s.policy_from = if from_defaults {
+                PolicyFrom::Defaults(n.span.clone(), n.path.clone())
+            } else {
+                PolicyFrom::Check(n.span.clone(), n.path.clone())
+            };
+        }
+    }
+    if let Some(b) = t.get("auto_resolve").and_then(|n| n.bool(sink)) {
+        s.auto_resolve = b;
+    }
+    if let Some(n) = t.get("page_on") {
+        match n.str(sink) {
+            Some("critical") => s.page_on = PageOn::Critical,
+            Some("warning") => s.page_on = PageOn::Warning,
+            Some(other) => n.error(
+                sink,
+                format!("invalid page_on {other:?}: expected \"critical\" or \"warning\""),
+            ),
+            None => {}
+        }
+    }
+}
+
+/// `[defaults]`; absent means the built-in defaults.
+pub fn defaults(table: Option<Table<'_>>, sink: &mut Sink) -> Settings {
+    let mut s = Settings::default();
+    if let Some(mut t) = table {
+        read_settings(&mut t, sink, &mut s, true);
+        t.finish(sink);
+    }
+    s
+}
+
+/// One check, with what the cross-reference pass needs to report on it.
+pub struct ParsedCheck {
+    /// `None` when the check has errors (already reported).
+    pub config: Option<CheckConfig>,
+    /// The effective policy name and where it came from.
+    pub policy: String,
+    pub policy_from: PolicyFrom,
+    /// The `[[check]]` header, and its key path (`check[3]`).
+    pub span: Span,
+    pub path: String,
+}
+
+/// Every `[[check]]`, in file order; a check with errors has no `config`.
+pub fn checks(
+    node: Option<Node<'_>>,
+    defaults: &Settings,
+    base: &Path,
+    sink: &mut Sink,
+) -> Vec<ParsedCheck> {
+    let Some(node) = node else { return Vec::new() };
+    if !matches!(node.value, toml::de::DeValue::Array(_)) {
+        node.error(sink, "expected [[check]] entries (an array of tables)");
+        return Vec::new();
+    }
+    let Some(items) = node.array(sink) else {
+        return Vec::new();
+    };
+    let mut seen = BTreeMap::new();
+    items
+        .iter()
+        .filter_map(|item| check(item, defaults, base, &mut seen, sink))
+        .collect()
+}
+
+/// One `[[check]]`; `None` only when it is not a table at all.
+fn check(
+    item: &Node<'_>,
+    defaults: &Settings,
+    base: &Path,
+    seen: &mut BTreeMap<String, String>,
+    sink: &mut Sink,
+) -> Option<ParsedCheck> {
+    let mut t = item.table(sink)?;
+    let name = check_name(&mut t, seen, sink);
+    let kind = t.required(sink, "type").and_then(|n| {
+        let s = n.str(sink)?;
+        if !probes::KINDS.contains(&s) {
+            let kinds = probes::KINDS.join(", ");
+            n.error(
+                sink,
+                format!("unknown check type {s:?} (expected one of: {kinds})"),
+            );
+        }
+        Some(s)
+    });
+    let mut s = defaults.clone();
+    read_settings(&mut t, sink, &mut s, false);
+    let probe = probes::probe(kind, &mut t, base, sink);
+    let (span, path) = (t.span.clone(), t.path.clone());
+    t.finish(sink);
+    let config = match (name, probe) {
+        (Some(name), Some(probe)) => Some(CheckConfig {
+            name,
+            probe,
+            interval: s.interval,
+            timeout: s.timeout,
+            retries: s.retries,
+            retry_interval: s.retry_interval,
+            recoveries: s.recoveries,
+            policy: s.policy.clone(),
+            auto_resolve: s.auto_resolve,
+            page_on: s.page_on,
+        }),
+        _ => None,
+    };
+    Some(ParsedCheck {
+        config,
+        policy: s.policy,
+        policy_from: s.policy_from,
+        span,
+        path,
+    })
+}
+
+/// The check's `name`: valid, and not used by an earlier check (`seen` maps names to paths).
+fn check_name(
+    t: &mut Table<'_>,
+    seen: &mut BTreeMap<String, String>,
+    sink: &mut Sink,
+) -> Option<String> {
+    let node = t.required(sink, "name")?;
+    let name = values::name(&node, sink, "check")?;
+    if let Some(first) = seen.get(&name) {
+        node.error(
+            sink,
+            format!("duplicate check name {name:?} (first defined at {first})"),
+        );
+    } else {
+        seen.insert(name.clone(), t.path.clone());
+    }
+    Some(name)
+}
+
+/// Every check's policy must exist. A policy inherited from `[defaults]` or the built-in
+/// `"default"` is reported once, where it was set (or at the first check relying on it).
+pub fn check_policies(checks: &[ParsedCheck], policies: &dyn Fn(&str) -> bool, sink: &mut Sink) {
+    let mut reported_inherited = false;
+    for c in checks {
+        let name = &c.policy;
+        if policies(name) {
+            continue;
+        }
+        match &c.policy_from {
+            PolicyFrom::Check(span, path) => {
+                sink.error(
+                    span.clone(),
+                    path.clone(),
+                    format!("unknown policy {name:?}"),
+                );
+            }
+            _ if reported_inherited => {}
+            PolicyFrom::Defaults(span, path) => {
+                reported_inherited = true;
+                sink.error(
+                    span.clone(),
+                    path.clone(),
+                    format!("unknown policy {name:?}"),
+                );
+            }
+            PolicyFrom::Builtin => {
+                reported_inherited = true;
+                sink.error(
+                    c.span.clone(),
+                    format!("{}.policy", c.path),
+                    format!(
+                        "no policy {name:?}: checks that name no policy use [policies.{name}]; \
+                         define it, or set `policy` here or in [defaults]"
+                    ),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `[daemon]`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+
+use super::reader::{Sink, Table};
+use super::types::DaemonConfig;
+use super::values;
+
+/// The daemon section; absent means all defaults. Relative `state_dir` and `socket` are
+/// resolved against `base` (the config file's directory).
+pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonConfig {
+    let mut d = DaemonConfig {
+        state_dir: None,
+        socket: None,
+        socket_mode: 0o660,
+        socket_group: None,
+        metrics_listen: None,
+        time_zone: TimeZone::system(),
+    };
+    let Some(mut t) = table else { return d };
+    if let Some(n) = t.get("state_dir") {
+        d.state_dir = n.non_empty_str(sink).map(|s| values::resolve(base, s));
+    }
+    if let Some(n) = t.get("socket") {
+        d.socket = n.non_empty_str(sink).map(|s| values::resolve(base, s));
+    }
+    if let Some(n) = t.get("socket_mode") {
+        if let Some(s) = n.str(sink) {
+            match values::socket_mode(s) {
+                Ok(m) => d.socket_mode = m,
+                Err(e) => n.error(sink, e),
+            }
+        }
+    }
+    if let Some(n) = t.get("socket_group") {
+        d.socket_group = n.non_empty_str(sink).map(str::to_string);
+    }
+    if let Some(n) = t.get("metrics_listen") {
+        if let Some(s) = n.str(sink) {
+            match s.parse::<SocketAddr>() {
+                Ok(a) => d.metrics_listen = Some(a),
+                Err(_) => n.error(
+                    sink,
+                    format!(
+                        "invalid metrics_listen {s:?}: expected IP:port like \"127.0.0.1:9810\""
+                    ),
+                ),
+            }
+        }
+    }
+    if let Some(n) = t.get("time_zone") {
+        if let Some(tz) = values::time_zone(&n, sink) {
+            d.time_zone = tz;
+        }
+    }
+    t.finish(sink);
+    d
+}

@@ -1,0 +1,208 @@
+//! `[notifiers.NAME]` and `[people.NAME]`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::reader::{Node, Sink, Table};
+use super::types::{ContactMethod, EmailNotifier, NotifierConfig, Person, WebhookNotifier};
+use super::values;
+
+/// The notifier types, as written in `type = "..."`.
+pub const KINDS: [&str; 4] = ["email", "webhook", "command", "console"];
+
+/// Every `[X.NAME]` of a named section, with its name checked; bad names are reported.
+pub fn named<'a>(node: Option<&Node<'a>>, what: &str, sink: &mut Sink) -> Vec<(String, Node<'a>)> {
+    let Some(table) = node.and_then(|n| n.table(sink)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, span, value) in table.entries() {
+        if values::valid_name(&name) {
+            out.push((name, value));
+        } else {
+            sink.error(span, value.path.clone(), values::name_message(what, &name));
+        }
+    }
+    out
+}
+
+pub fn notifiers(
+    node: Option<&Node<'_>>,
+    base: &Path,
+    sink: &mut Sink,
+) -> BTreeMap<String, NotifierConfig> {
+    let mut out = BTreeMap::new();
+    for (name, value) in named(node, "notifier", sink) {
+        let Some(mut t) = value.table(sink) else {
+            continue;
+        };
+        let kind = t.required(sink, "type").and_then(|n| {
+            let s = n.str(sink)?;
+            if KINDS.contains(&s) {
+                Some(s)
+            } else {
+                n.error(
+                    sink,
+                    format!(
+                        "unknown notifier type {s:?} (expected one of: {})",
+                        KINDS.join(", ")
+                    ),
+                );
+                None
+            }
+        });
+        let parsed = match kind {
+            Some("email") => email(&mut t, sink).map(NotifierConfig::Email),
+            Some("webhook") => webhook(&mut t, sink).map(NotifierConfig::Webhook),
+            Some("command") => command(&mut t, base, sink),
+            Some(_) => Some(NotifierConfig::Console),
+            None => {
+                t.allow(&[
+                    "smtp", "from", "url", "secret", "headers", "command", "timeout",
+                ]);
+                None
+            }
+        };
+        t.finish(sink);
+        if let Some(n) = parsed {
+            out.insert(name, n);
+        }
+    }
+    out
+}
+
+/// `timeout`, or `default` when absent.
+fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration> {
+    match t.get("timeout") {
+        None => Some(Duration::from_secs(default)),
+        Some(n) => n.duration(sink),
+    }
+}
+
+/// A required string key that must pass `check`.
+fn checked(
+    t: &mut Table<'_>,
+    sink: &mut Sink,
+    key: &'static str,
+    check: fn(&str) -> Result<(), String>,
+) -> Option<String> {
+    let n = t.required(sink, key)?;
+    let s = n.str(sink)?;
+    match check(s) {
+        Ok(()) => Some(s.to_string()),
+        Err(e) => {
+            n.error(sink, e);
+            None
+        }
+    }
+}
+
+fn email(t: &mut Table<'_>, sink: &mut Sink) -> Option<EmailNotifier> {
+    let smtp = checked(t, sink, "smtp", values::smtp_url);
+    let from = checked(t, sink, "from", values::mailbox);
+    let timeout = timeout(t, sink, 30);
+    Some(EmailNotifier {
+        smtp: smtp?,
+        from: from?,
+        timeout: timeout?,
+    })
+}
+
+fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
+    let url = checked(t, sink, "url", values::http_url);
+    let secret = match t.get("secret") {
+        None => Some(None),
+        Some(n) => n.non_empty_str(sink).map(|s| Some(s.to_string())),
+    };
+    let headers = match t.get("headers") {
+        None => Some(BTreeMap::new()),
+        Some(n) => values::headers(&n, sink),
+    };
+    let timeout = timeout(t, sink, 10);
+    Some(WebhookNotifier {
+        url: url?,
+        secret: secret?,
+        headers: headers?,
+        timeout: timeout?,
+    })
+}
+
+fn command(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<NotifierConfig> {
+    let argv = t.required(sink, "command").and_then(|n| n.strings(sink));
+    let timeout = timeout(t, sink, 30);
+    Some(NotifierConfig::Command {
+        command: values::resolve_argv(base, argv?),
+        timeout: timeout?,
+    })
+}
+
+/// `[people.NAME] notify = [{ via, to }]`. `kinds` maps each declared notifier to its type
+/// (when known), for the `via` cross-reference and the email `to` rule.
+pub fn people(
+    node: Option<&Node<'_>>,
+    kinds: &BTreeMap<String, Option<String>>,
+    sink: &mut Sink,
+) -> BTreeMap<String, Person> {
+    let mut out = BTreeMap::new();
+    for (name, value) in named(node, "person", sink) {
+        let Some(mut t) = value.table(sink) else {
+            continue;
+        };
+        let notify = t.required(sink, "notify").and_then(|n| {
+            let items = n.array(sink)?;
+            if items.is_empty() {
+                n.error(sink, "must list at least one way to reach this person");
+                return None;
+            }
+            let methods: Vec<_> = items.iter().map(|i| contact(i, kinds, sink)).collect();
+            methods.into_iter().collect::<Option<Vec<_>>>()
+        });
+        t.finish(sink);
+        if let Some(notify) = notify {
+            out.insert(name, Person { notify });
+        }
+    }
+    out
+}
+
+fn contact(
+    node: &Node<'_>,
+    kinds: &BTreeMap<String, Option<String>>,
+    sink: &mut Sink,
+) -> Option<ContactMethod> {
+    let mut t = node.table(sink)?;
+    let via = t.required(sink, "via");
+    let to = t.get("to");
+    let (span, path) = (t.span.clone(), t.path.clone());
+    t.finish(sink);
+    let via_node = via?;
+    let via = values::name(&via_node, sink, "notifier")?;
+    let to_str = match &to {
+        Some(n) => Some(n.str(sink)?.to_string()),
+        None => None,
+    };
+    let Some(kind) = kinds.get(&via) else {
+        via_node.error(sink, format!("unknown notifier {via:?}"));
+        return None;
+    };
+    if kind.as_deref() == Some("email") {
+        let Some(to_str) = to_str else {
+            sink.error(
+                span,
+                format!("{path}.to"),
+                format!("missing required key `to`: notifier {via:?} sends email"),
+            );
+            return None;
+        };
+        if let (Err(e), Some(n)) = (values::mailbox(&to_str), &to) {
+            n.error(sink, e);
+            return None;
+        }
+        return Some(ContactMethod { via, to: to_str });
+    }
+    Some(ContactMethod {
+        via,
+        to: to_str.unwrap_or_default(),
+    })
+}

@@ -1,1 +1,0 @@
-//! The incident engine. (The engine issue fills this in.)

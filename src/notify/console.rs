@@ -1,0 +1,46 @@
+//! Console: the page in the daemon's log (journald under systemd). Always delivered; useful as
+//! a last-resort target and for trying a config out.
+
+use super::{Notifier, SendFuture};
+use crate::core::model::{Page, PageEvent};
+
+pub struct ConsoleNotifier {
+    name: String,
+}
+
+impl ConsoleNotifier {
+    pub fn new(name: &str) -> Self {
+        ConsoleNotifier {
+            name: name.to_string(),
+        }
+    }
+}
+
+impl Notifier for ConsoleNotifier {
+    fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
+        Box::pin(async move {
+            // Bad news at warn so it stands out in a filtered log; the rest at info.
+            match page.event {
+                PageEvent::Triggered | PageEvent::Escalated => tracing::warn!(
+                    message = "Page.",
+                    notifier = %self.name,
+                    key = %page.key,
+                    incident = page.incident,
+                    event = %page.event.as_str(),
+                    recipient = %page.recipient,
+                    text = %page.text,
+                ),
+                PageEvent::Acknowledged | PageEvent::Resolved | PageEvent::Test => tracing::info!(
+                    message = "Page.",
+                    notifier = %self.name,
+                    key = %page.key,
+                    incident = page.incident,
+                    event = %page.event.as_str(),
+                    recipient = %page.recipient,
+                    text = %page.text,
+                ),
+            }
+            Ok(())
+        })
+    }
+}

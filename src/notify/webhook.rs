@@ -1,0 +1,216 @@
+//! Webhook: an HTTP POST of the SPEC §5 JSON, signed when a secret is set.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use sha2::Sha256;
+
+use super::payload::webhook_body;
+use super::{Notifier, NotifyError, SendFuture};
+use crate::config::WebhookNotifier as WebhookConfig;
+use crate::core::model::Page;
+
+pub const SIGNATURE_HEADER: &str = "x-oncalld-signature";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// POSTs each page; 2xx is delivered, 408/429/5xx and network trouble are retried, other
+/// statuses are permanent.
+pub struct WebhookNotifier {
+    client: reqwest::Client,
+    url: reqwest::Url,
+    secret: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl WebhookNotifier {
+    /// Checks the URL and headers now, so a typo shows at config load, not at 3 a.m.
+    pub fn new(config: &WebhookConfig) -> Result<Self, String> {
+        let url = reqwest::Url::parse(&config.url)
+            .map_err(|e| format!("invalid url {:?}: {e}", config.url))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("url {:?} is not http(s)", config.url));
+        }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &config.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| format!("invalid header name {name:?}: {e}"))?;
+            let mut value = HeaderValue::from_str(value)
+                .map_err(|e| format!("invalid value for header {name}: {e}"))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(WebhookNotifier {
+            client,
+            url,
+            secret: config.secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            timeout: config.timeout,
+        })
+    }
+}
+
+impl Notifier for WebhookNotifier {
+    fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(&webhook_body(page))
+                .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+            let mut request = self
+                .client
+                .post(self.url.clone())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(IDEMPOTENCY_HEADER, page.key.as_str());
+            if let Some(secret) = &self.secret {
+                request = request.header(SIGNATURE_HEADER, signature(secret, &body));
+            }
+            let response = request.body(body).send().await.map_err(|e| {
+                NotifyError::retryable(if e.is_timeout() {
+                    format!(
+                        "webhook timed out after {}",
+                        humantime::format_duration(self.timeout)
+                    )
+                } else {
+                    format!("webhook: {}", error_chain(&e))
+                })
+            })?;
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, Timestamp::now()));
+            match classify(response.status(), retry_after) {
+                Ok(()) => Ok(()),
+                Err(e) => Err(with_excerpt(e, &body_excerpt(response).await)),
+            }
+        })
+    }
+}
+
+/// `sha256=<hex HMAC-SHA256 of the exact body bytes>`, what `X-Oncalld-Signature` carries.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    // HMAC takes keys of any length; new_from_slice cannot fail for it.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The SPEC §5 rule: 2xx delivered; 4xx other than 408/429 permanent; the rest (5xx, 408,
+/// 429, an unexpected 1xx/3xx: redirects are not followed) retried.
+pub fn classify(status: StatusCode, retry_after: Option<Duration>) -> Result<(), NotifyError> {
+    let message = format!("webhook answered {status}");
+    if status.is_success() {
+        Ok(())
+    } else if status.is_client_error()
+        && status != StatusCode::REQUEST_TIMEOUT
+        && status != StatusCode::TOO_MANY_REQUESTS
+    {
+        Err(NotifyError::permanent(message))
+    } else {
+        Err(NotifyError::Retryable {
+            message,
+            retry_after,
+        })
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past
+/// means "now". Unparseable values are ignored, the backoff applies.
+pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
+}
+
+/// The start of a refusal's body ("invalid token"), for the timeline; bounded in size.
+async fn body_excerpt(mut response: reqwest::Response) -> String {
+    let mut head = Vec::new();
+    while head.len() < 1024 {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+    line.unwrap_or("").chars().take(200).collect()
+}
+
+fn with_excerpt(e: NotifyError, excerpt: &str) -> NotifyError {
+    if excerpt.is_empty() {
+        return e;
+    }
+    match e {
+        NotifyError::Retryable {
+            message,
+            retry_after,
+        } => NotifyError::Retryable {
+            message: format!("{message}: {excerpt}"),
+            retry_after,
+        },
+        NotifyError::Permanent { message } => NotifyError::Permanent {
+            message: format!("{message}: {excerpt}"),
+        },
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let now: Timestamp = "2026-11-25T21:00:00Z".parse().unwrap();
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 25 Nov 2026 21:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 25 Nov 2026 20:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn status_classes() {
+        assert!(classify(StatusCode::NO_CONTENT, None).is_ok());
+        for s in [408, 429, 500, 503, 301] {
+            let err = classify(StatusCode::from_u16(s).unwrap(), None).unwrap_err();
+            assert!(err.is_retryable(), "{s}");
+        }
+        for s in [400, 401, 404, 410, 422] {
+            let err = classify(StatusCode::from_u16(s).unwrap(), None).unwrap_err();
+            assert!(!err.is_retryable(), "{s}");
+        }
+    }
+}

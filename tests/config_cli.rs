@@ -1,0 +1,148 @@
+//! `oncalld check-config`, through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn oncalld(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .args(args)
+        .env_remove("ONCALLD_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+#[test]
+fn valid_file_prints_one_summary_line_and_exits_0() {
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check-config", "-c", "checks.example.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "checks.example.toml: OK (5 checks, 2 people, 1 schedule, 1 policy, 4 notifiers)\n"
+    );
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn config_path_comes_from_the_environment_without_c() {
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .arg("check-config")
+        .env("ONCALLD_CONFIG", repo("checks.example.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(": OK (5 checks"));
+}
+
+#[test]
+fn invalid_file_prints_every_error_then_the_count_and_exits_1() {
+    let path = repo("tests/config/broken/multiple_errors.toml");
+    let out = oncalld(&["check-config", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    let prefix = format!("{}:", path.display());
+    for line in &lines[..4] {
+        assert!(line.starts_with(&prefix), "{line}");
+    }
+    assert_eq!(
+        lines[1],
+        format!(
+            "{prefix}19:11: check[0].timeout: invalid duration \"soon\": expected number at 0 (examples: \"30s\", \"15m\", \"1h 30m\")"
+        )
+    );
+    assert_eq!(lines[4], "4 errors");
+}
+
+#[test]
+fn one_error_is_counted_in_the_singular() {
+    let path = repo("tests/config/broken/bad_zone.toml");
+    let out = oncalld(&["check-config", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(": schedules.primary.time_zone: unknown time zone \"Europe/Atlantis\"")
+    );
+    assert!(stderr.ends_with("\n1 error\n"), "{stderr}");
+}
+
+#[test]
+fn missing_file_names_the_path_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.toml");
+    let out = oncalld(&["check-config", "-c", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let first = stderr.lines().next().unwrap();
+    let expected = format!("{}: cannot read the file: ", path.display());
+    assert!(first.starts_with(&expected), "{stderr}");
+    assert!(stderr.ends_with("1 error\n"));
+}
+
+#[test]
+fn directory_instead_of_file_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = oncalld(&["check-config", "-c", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&dir.path().display().to_string()));
+}
+
+#[test]
+fn json_summary_and_json_errors() {
+    let example = repo("checks.example.toml");
+    let out = oncalld(&["check-config", "--json", "-c", example.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(
+        (v["checks"].as_u64(), v["people"].as_u64()),
+        (Some(5), Some(2))
+    );
+    assert_eq!(
+        (v["schedules"].as_u64(), v["policies"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(v["notifiers"].as_u64(), Some(4));
+
+    let broken = repo("tests/config/broken/override_order.toml");
+    let out = oncalld(&["check-config", "--json", "-c", broken.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    let e = &v["errors"][0];
+    assert_eq!(
+        (e["line"].as_u64(), e["column"].as_u64()),
+        (Some(16), Some(9))
+    );
+    assert_eq!(e["key"], "schedules.primary.overrides[0].until");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn relative_config_path_and_zero_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "[daemon]\nstate_dir = \"st\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .current_dir(dir.path())
+        .args(["check-config", "-c", "c.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "c.toml: OK (0 checks, 0 people, 0 schedules, 0 policies, 0 notifiers)\n"
+    );
+}

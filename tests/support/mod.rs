@@ -1,0 +1,210 @@
+//! Real test counterparts for the notifiers: an SMTP server (Python's aiosmtpd, as a child
+//! process), a webhook receiver (axum on 127.0.0.1), and sample pages.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use oncalld::core::model::{IncidentState, Page, PageEvent};
+
+/// A page as the engine would queue it.
+pub fn page(event: PageEvent, incident: u64, seq: u32, recipient: &str, notifier: &str) -> Page {
+    let state = match event {
+        PageEvent::Acknowledged => IncidentState::Acknowledged,
+        PageEvent::Resolved => IncidentState::Resolved,
+        _ => IncidentState::Triggered,
+    };
+    let summary = "HTTP 500 from https://example.com/health".to_string();
+    Page {
+        key: Page::idempotency_key(incident, seq, recipient, notifier),
+        incident,
+        seq,
+        event,
+        recipient: recipient.to_string(),
+        notifier: notifier.to_string(),
+        to: Some(format!("{recipient}@example.com")),
+        step: 1,
+        check: "website".to_string(),
+        text: format!(
+            "{} #{incident} website: {summary}",
+            event.as_str().to_uppercase()
+        ),
+        summary,
+        incident_state: state,
+        opened_at: "2026-11-25T21:00:00Z".parse().unwrap(),
+        also_paged: vec!["bob".to_string(), "ops-chat".to_string()],
+        created_at: "2026-11-25T21:12:30Z".parse().unwrap(),
+    }
+}
+
+/// A port nobody listens on (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// aiosmtpd on 127.0.0.1, killed when dropped.
+pub struct SmtpServer {
+    child: Child,
+    pub port: u16,
+    out: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    /// `rcpt_reply` / `data_reply`: an SMTP reply line to refuse with, e.g. "451 4.3.0 Later".
+    pub fn start(rcpt_reply: Option<&str>, data_reply: Option<&str>) -> SmtpServer {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("mails.jsonl");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
+        // Debian's python3 has python3-aiosmtpd; a pyenv python3 on PATH does not.
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(script).arg("--out").arg(&out);
+        if let Some(r) = rcpt_reply {
+            cmd.arg("--rcpt-reply").arg(r);
+        }
+        if let Some(r) = data_reply {
+            cmd.arg("--data-reply").arg(r);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start tests/support/smtp_server.py (needs python3-aiosmtpd)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .strip_prefix("READY ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("SMTP server did not start: {line:?}"));
+        SmtpServer {
+            child,
+            port,
+            out,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, as recorded by the server.
+    pub fn messages(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the webhook receiver answers.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Status(u16),
+    /// 429 with this `Retry-After` value.
+    TooManyRequests(String),
+    /// Never answers.
+    Hang,
+}
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Clone)]
+struct Shared {
+    answer: Arc<Mutex<Answer>>,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+/// An HTTP server on 127.0.0.1 that records every POST to `/hook`; stops when dropped.
+pub struct WebhookReceiver {
+    pub addr: SocketAddr,
+    shared: Shared,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WebhookReceiver {
+    pub async fn start(answer: Answer) -> WebhookReceiver {
+        let shared = Shared {
+            answer: Arc::new(Mutex::new(answer)),
+            received: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/hook", post(hook))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        WebhookReceiver { addr, shared, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    pub fn set_answer(&self, answer: Answer) {
+        *self.shared.answer.lock().unwrap() = answer;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.shared.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for WebhookReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    shared
+        .received
+        .lock()
+        .unwrap()
+        .push(Received { headers, body });
+    let answer = shared.answer.lock().unwrap().clone();
+    match answer {
+        Answer::Status(code) if code >= 400 => {
+            (StatusCode::from_u16(code).unwrap(), "refused by the test\n").into_response()
+        }
+        Answer::Status(code) => StatusCode::from_u16(code).unwrap().into_response(),
+        Answer::TooManyRequests(value) => {
+            (StatusCode::TOO_MANY_REQUESTS, [("retry-after", value)]).into_response()
+        }
+        Answer::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
+    }
+}
