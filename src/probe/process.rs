@@ -53,6 +53,8 @@ impl ProcessTable {
     }
 }
 
+/// Every live process except threads and zombies. oncalld itself is included, on purpose:
+/// a check that oncalld is running (as in checks.example.toml) must see the daemon.
 fn refresh(system: &Mutex<Option<System>>) -> Vec<Proc> {
     let mut guard = match system.lock() {
         Ok(g) => g,
@@ -68,12 +70,10 @@ fn refresh(system: &Mutex<Option<System>>) -> Vec<Proc> {
         true,
         ProcessRefreshKind::nothing().with_cmd(UpdateKind::OnlyIfNotSet),
     );
-    let me = std::process::id();
     sys.processes()
         .values()
         .filter(|p| p.thread_kind() != Some(ThreadKind::Userland))
         .filter(|p| !matches!(p.status(), ProcessStatus::Zombie | ProcessStatus::Dead))
-        .filter(|p| p.pid().as_u32() != me)
         .map(|p| Proc {
             name: p.name().to_string_lossy().into_owned(),
             cmdline: p
