@@ -10,6 +10,7 @@ pub mod output;
 pub mod remote;
 pub mod silence;
 pub mod status;
+pub mod probe;
 
 pub use args::{Cli, Command};
 
@@ -23,6 +24,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
+        Command::Run(config) => crate::daemon::run(&config.path()).await,
         Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
         cmd @ (Command::Status(_)
         | Command::Incidents { .. }

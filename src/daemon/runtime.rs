@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{self, Config};
@@ -20,6 +19,7 @@ use crate::daemon::delivery::Delivery;
 use crate::daemon::engine_task::{EngineTask, Request};
 use crate::daemon::live::Shared;
 use crate::daemon::scheduler::Scheduler;
+use crate::daemon::signals::{Signal, Signals};
 use crate::daemon::{paths, systemd};
 use crate::notify::Notifiers;
 use crate::store::Store;
@@ -31,6 +31,8 @@ pub enum StartError {
     Config(config::ConfigErrors),
     #[error("state directory {path}: {message}")]
     Store { path: PathBuf, message: String },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(String),
     #[error("notifiers: {0}")]
     Notifiers(String),
     #[error("socket {path}: {message}")]
@@ -74,27 +76,27 @@ impl Reloader {
     }
 }
 
-/// `oncalld run`: load the config, run until SIGTERM/SIGINT.
+/// `oncalld run`: load the config, run until SIGTERM/SIGINT. Signal handlers are installed
+/// before anything else so an early SIGHUP cannot kill the process.
 pub async fn run(path: &Path) -> Result<(), StartError> {
+    let mut signals = Signals::new().map_err(|e| StartError::Signals(e.to_string()))?;
     let config = config::load(path).map_err(StartError::Config)?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| StartError::Socket {
-        path: PathBuf::new(),
-        message: format!("cannot install signal handlers: {e}"),
-    })?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            if tx.send(signals.next().await).await.is_err() {
+                return;
+            }
         }
-    };
-    run_until(path, config, shutdown).await
+    });
+    run_until(path, config, rx).await
 }
 
-/// The daemon proper, until `shutdown` resolves (tests fire it themselves).
+/// The daemon proper, until a [`Signal::Shutdown`] arrives (or the sender is dropped).
 pub async fn run_until(
     path: &Path,
     config: Config,
-    shutdown: impl std::future::Future<Output = ()>,
+    mut signals: mpsc::Receiver<Signal>,
 ) -> Result<(), StartError> {
     let config = Arc::new(config);
     let state_dir = paths::state_dir(config.daemon.state_dir.as_deref());
@@ -163,19 +165,19 @@ pub async fn run_until(
     );
     systemd::notify_ready();
 
-    let mut hup = signal(SignalKind::hangup()).ok();
-    tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = &mut shutdown => break,
-            Some(_) = async { match hup.as_mut() { Some(h) => h.recv().await, None => None } } => {
-                if let Err(errors) = reloader.reload().await {
-                    for e in errors {
-                        tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
+            signal = signals.recv() => match signal {
+                None | Some(Signal::Shutdown(_)) => break,
+                Some(Signal::Reload) => {
+                    if let Err(errors) = reloader.reload().await {
+                        for e in errors {
+                            tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
+                        }
                     }
                 }
-            }
-            Some(new) = reload_rx.recv() => scheduler.reload(&new.checks),
+            },
+            Some(new) = reload_rx.recv() => scheduler.reload(&new.checks).await,
         }
     }
 
