@@ -42,9 +42,5 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         | Command::Postmortem { .. }
         | Command::Report { .. }
         | Command::Reload(_)) => remote::run(cmd).await,
-        other => {
-            eprintln!("oncalld: {:?} is not built yet", other);
-            ExitCode::from(1)
-        }
     }
 }

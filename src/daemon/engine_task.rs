@@ -62,6 +62,14 @@ impl EngineTask {
     /// outbox are resumed by the next start.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        // Checks removed from the file while the daemon was down resolve their incidents now.
+        let mut first = Step::default();
+        let config = self.engine.config().clone();
+        match self.engine.handle(Input::Reload(config), Timestamp::now()) {
+            Ok(actions) => first.absorb(actions),
+            Err(e) => tracing::error!(error = %e, "Engine start-up reload failed."),
+        }
+        self.finish(first);
         let watchdog = crate::daemon::systemd::watchdog_interval();
         let mut ping = tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
         loop {
@@ -137,7 +145,7 @@ impl EngineTask {
             to: transition.to,
             message: report.result.message.clone(),
         });
-        step.batch.check_states.push(CheckStateRow::from_report(&report));
+        step.batch.check_states.push(state_row(&report));
         if transition.is_hard() {
             let input = Input::Check {
                 check: report.check.clone(),
@@ -164,12 +172,11 @@ impl EngineTask {
             // The engine moved on in memory but the step is not durable: pages are held
             // back (never sent unless recorded), and the daemon says so loudly.
             tracing::error!(error = %e, "Could not commit an engine step; its pages are held back.");
-            for (reply, _) in step.replies {
-                let _ = reply.send(Err(EngineError::Storage(e.clone())));
-            }
+            // Dropping the replies tells each caller the step was not committed.
             return;
         }
-        for page in step.pages {
+        // Test pages (incident 0) are sent by whoever asked, who waits for the outcome.
+        for page in step.pages.into_iter().filter(|p| p.incident != 0) {
             self.delivery.send(page);
         }
         for (reply, result) in step.replies {
@@ -223,5 +230,18 @@ async fn sleep_until(deadline: Option<Timestamp>) {
                 tokio::time::sleep(wait).await;
             }
         }
+    }
+}
+
+/// What a restart needs of a check that just changed state.
+fn state_row(report: &CheckReport) -> CheckStateRow {
+    CheckStateRow {
+        check: report.check.clone(),
+        tracker: crate::core::check_state::CheckTracker::new(report.state),
+        last_status: report.result.status,
+        last_message: report.result.message.clone(),
+        last_duration_ms: report.result.duration.as_millis() as u64,
+        last_at: report.at,
+        state_since: report.at,
     }
 }

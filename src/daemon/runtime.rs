@@ -59,7 +59,7 @@ impl Reloader {
             Ok(Err(errors)) => return Err(errors.0.iter().map(|e| e.to_string()).collect()),
             Err(e) => return Err(vec![format!("reload task failed: {e}")]),
         };
-        let notifiers = Notifiers::build(&config).map_err(|e| vec![e.to_string()])?;
+        let notifiers = Notifiers::build(&config).map_err(notifier_errors)?;
         systemd::notify_reloading();
         let (reply, done) = oneshot::channel();
         let sent = self.requests.send(Request::Reload { config: config.clone(), reply }).await;
@@ -104,7 +104,7 @@ pub async fn run_until(
         path: state_dir.clone(),
         message: e.to_string(),
     };
-    let mut store = Store::open(&state_dir).map_err(store_err)?;
+    let store = Store::open(&state_dir).map_err(store_err)?;
     let side = Store::open(&state_dir).map_err(store_err)?;
 
     let now = Timestamp::now();
@@ -118,7 +118,7 @@ pub async fn run_until(
     let states = store.check_states().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 
-    let notifiers = Notifiers::build(&config).map_err(|e| StartError::Notifiers(e.to_string()))?;
+    let notifiers = Notifiers::build(&config).map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
     let side = Arc::new(Mutex::new(side));
     let delivery = Delivery::new(side.clone(), Arc::new(notifiers));
     let resumed = pending.len();
@@ -188,4 +188,8 @@ pub async fn run_until(
     let _ = stop_engine.send(());
     let _ = engine_handle.await;
     Ok(())
+}
+
+fn notifier_errors(errors: Vec<crate::notify::BuildError>) -> Vec<String> {
+    errors.into_iter().map(|e| format!("notifiers.{}: {}", e.name, e.message)).collect()
 }
