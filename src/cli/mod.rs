@@ -7,10 +7,10 @@ mod check_config;
 pub mod incident;
 pub mod oncall;
 pub mod output;
+pub mod probe;
 pub mod remote;
 pub mod silence;
 pub mod status;
-pub mod probe;
 
 pub use args::{Cli, Command};
 

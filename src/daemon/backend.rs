@@ -42,7 +42,13 @@ impl DaemonBackend {
         delivery: Delivery,
         reloader: Arc<Reloader>,
     ) -> Self {
-        DaemonBackend { shared, store, requests, delivery, reloader }
+        DaemonBackend {
+            shared,
+            store,
+            requests,
+            delivery,
+            reloader,
+        }
     }
 
     /// Hand an input to the engine task; the answer comes once the step is durable.
@@ -55,7 +61,9 @@ impl DaemonBackend {
         match answer.await {
             Ok(Ok(actions)) => Ok(actions),
             Ok(Err(e)) => Err(engine_error(e)),
-            Err(_) => Err(ApiError::internal("the engine step could not be committed; see the daemon's log")),
+            Err(_) => Err(ApiError::internal(
+                "the engine step could not be committed; see the daemon's log",
+            )),
         }
     }
 
@@ -66,7 +74,9 @@ impl DaemonBackend {
     ) -> ApiResult<T> {
         let store = self.store.clone();
         let joined = tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().map_err(|_| "store lock poisoned".to_string())?;
+            let mut guard = store
+                .lock()
+                .map_err(|_| "store lock poisoned".to_string())?;
             f(&mut guard).map_err(|e| e.to_string())
         })
         .await;
@@ -96,11 +106,18 @@ impl DaemonBackend {
 
     /// Notes on a resolved incident (root cause, todos written after the fact) go straight to
     /// the store: the engine only holds open incidents and never touches resolved ones again.
-    async fn note_resolved(&self, id: IncidentId, actor: String, text: String) -> ApiResult<IncidentView> {
+    async fn note_resolved(
+        &self,
+        id: IncidentId,
+        actor: String,
+        text: String,
+    ) -> ApiResult<IncidentView> {
         let now = Timestamp::now();
         let incident = self
             .read(move |s| {
-                let Some(mut incident) = s.incident(id)? else { return Ok(None) };
+                let Some(mut incident) = s.incident(id)? else {
+                    return Ok(None);
+                };
                 if incident.state.is_open() {
                     return Ok(Some(Err(incident)));
                 }
@@ -134,9 +151,13 @@ impl DaemonBackend {
 fn engine_error(e: EngineError) -> ApiError {
     let message = e.to_string();
     match e {
-        EngineError::UnknownIncident(_) | EngineError::UnknownSilence(_) => ApiError::not_found(message),
+        EngineError::UnknownIncident(_) | EngineError::UnknownSilence(_) => {
+            ApiError::not_found(message)
+        }
         EngineError::WrongState { .. } | EngineError::Silenced(_) => ApiError::conflict(message),
-        EngineError::BadPattern { .. } | EngineError::SilenceInPast(_) => ApiError::bad_request(message),
+        EngineError::BadPattern { .. } | EngineError::SilenceInPast(_) => {
+            ApiError::bad_request(message)
+        }
         EngineError::BadTarget(_) => ApiError::not_found(message),
     }
 }
@@ -176,7 +197,10 @@ impl Backend for DaemonBackend {
                 ),
                 None => None,
             };
-            let f = crate::store::IncidentFilter { open_only: !filter.all, since };
+            let f = crate::store::IncidentFilter {
+                open_only: !filter.all,
+                since,
+            };
             let list = self.read(move |s| s.incidents(f)).await?;
             Ok(list.iter().map(views::incident).collect())
         })
@@ -187,7 +211,8 @@ impl Backend for DaemonBackend {
             let (incident, timeline) = self
                 .read(move |s| Ok((s.incident(id)?, s.timeline(id)?)))
                 .await?;
-            let incident = incident.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+            let incident =
+                incident.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
             Ok(IncidentDetail {
                 incident: views::incident(&incident),
                 timeline: timeline.iter().map(views::timeline_item).collect(),
@@ -195,20 +220,44 @@ impl Backend for DaemonBackend {
         })
     }
 
-    fn ack(&self, id: IncidentId, actor: String, message: Option<String>) -> BoxFuture<'_, ApiResult<IncidentView>> {
+    fn ack(
+        &self,
+        id: IncidentId,
+        actor: String,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self.engine(Input::Ack { incident: id, actor, message }).await?;
+            let actions = self
+                .engine(Input::Ack {
+                    incident: id,
+                    actor,
+                    message,
+                })
+                .await?;
             self.incident_after(id, &actions).await
         })
     }
 
-    fn resolve(&self, id: IncidentId, actor: String, message: Option<String>) -> BoxFuture<'_, ApiResult<IncidentView>> {
+    fn resolve(
+        &self,
+        id: IncidentId,
+        actor: String,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self.engine(Input::Resolve { incident: id, actor, message }).await;
+            let actions = self
+                .engine(Input::Resolve {
+                    incident: id,
+                    actor,
+                    message,
+                })
+                .await;
             match actions {
                 Ok(actions) => self.incident_after(id, &actions).await,
                 Err(e) if e.status == 404 => match self.stored_incident(id).await {
-                    Ok(_) => Err(ApiError::conflict(format!("incident #{id} is already resolved"))),
+                    Ok(_) => Err(ApiError::conflict(format!(
+                        "incident #{id} is already resolved"
+                    ))),
                     Err(_) => Err(e),
                 },
                 Err(e) => Err(e),
@@ -218,11 +267,18 @@ impl Backend for DaemonBackend {
 
     fn escalate(&self, id: IncidentId, actor: String) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self.engine(Input::Escalate { incident: id, actor }).await;
+            let actions = self
+                .engine(Input::Escalate {
+                    incident: id,
+                    actor,
+                })
+                .await;
             match actions {
                 Ok(actions) => self.incident_after(id, &actions).await,
                 Err(e) if e.status == 404 => match self.stored_incident(id).await {
-                    Ok(_) => Err(ApiError::conflict(format!("incident #{id} is resolved: cannot escalate it"))),
+                    Ok(_) => Err(ApiError::conflict(format!(
+                        "incident #{id} is resolved: cannot escalate it"
+                    ))),
                     Err(_) => Err(e),
                 },
                 Err(e) => Err(e),
@@ -230,9 +286,18 @@ impl Backend for DaemonBackend {
         })
     }
 
-    fn note(&self, id: IncidentId, actor: String, text: String) -> BoxFuture<'_, ApiResult<IncidentView>> {
+    fn note(
+        &self,
+        id: IncidentId,
+        actor: String,
+        text: String,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let input = Input::Note { incident: id, actor: actor.clone(), text: text.clone() };
+            let input = Input::Note {
+                incident: id,
+                actor: actor.clone(),
+                text: text.clone(),
+            };
             match self.engine(input).await {
                 Ok(actions) => self.incident_after(id, &actions).await,
                 Err(e) if e.status == 404 => self.note_resolved(id, actor, text).await,
@@ -260,29 +325,56 @@ impl Backend for DaemonBackend {
         })
     }
 
-    fn add_silence(&self, pattern: String, duration: Duration, message: String, actor: String) -> BoxFuture<'_, ApiResult<SilenceView>> {
+    fn add_silence(
+        &self,
+        pattern: String,
+        duration: Duration,
+        message: String,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<SilenceView>> {
         Box::pin(async move {
             let until = Timestamp::now()
                 .checked_add(duration)
                 .map_err(|_| ApiError::bad_request("silence is too long"))?;
-            let actions = self.engine(Input::Silence { pattern, until, actor, message }).await?;
-            let silence = saved_silence(&actions).ok_or_else(|| ApiError::internal("the engine made no silence"))?;
+            let actions = self
+                .engine(Input::Silence {
+                    pattern,
+                    until,
+                    actor,
+                    message,
+                })
+                .await?;
+            let silence = saved_silence(&actions)
+                .ok_or_else(|| ApiError::internal("the engine made no silence"))?;
             Ok(views::silence(&silence, Timestamp::now()))
         })
     }
 
-    fn delete_silence(&self, id: SilenceId, actor: String) -> BoxFuture<'_, ApiResult<SilenceView>> {
+    fn delete_silence(
+        &self,
+        id: SilenceId,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<SilenceView>> {
         Box::pin(async move {
             let actions = self.engine(Input::Unsilence { id, actor }).await?;
-            let silence = saved_silence(&actions).ok_or_else(|| ApiError::not_found(format!("no active silence #{id}")))?;
+            let silence = saved_silence(&actions)
+                .ok_or_else(|| ApiError::not_found(format!("no active silence #{id}")))?;
             Ok(views::silence(&silence, Timestamp::now()))
         })
     }
 
-    fn oncall(&self, policy: Option<String>, at: Option<Timestamp>) -> BoxFuture<'_, ApiResult<Vec<OncallView>>> {
+    fn oncall(
+        &self,
+        policy: Option<String>,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Vec<OncallView>>> {
         Box::pin(async move {
             let config = self.shared.config();
-            views::oncall(&config, policy.as_deref(), at.unwrap_or_else(Timestamp::now))
+            views::oncall(
+                &config,
+                policy.as_deref(),
+                at.unwrap_or_else(Timestamp::now),
+            )
         })
     }
 
@@ -293,7 +385,8 @@ impl Backend for DaemonBackend {
             let from = to
                 .checked_sub(since)
                 .map_err(|_| ApiError::bad_request("since is too far back"))?;
-            self.read(move |s| crate::report::gather::report_json(s, &config, from, to)).await
+            self.read(move |s| crate::report::gather::report_json(s, &config, from, to))
+                .await
         })
     }
 
@@ -311,16 +404,27 @@ impl Backend for DaemonBackend {
             let parsed = match target.split_once(':') {
                 Some(("person", name)) => Target::Person(name.to_string()),
                 Some(("notifier", name)) => Target::Notifier(name.to_string()),
-                _ => return Err(ApiError::bad_request(format!("{target:?}: use person:NAME or notifier:NAME"))),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "{target:?}: use person:NAME or notifier:NAME"
+                    )));
+                }
             };
-            let actions = self.engine(Input::TestPage { target: parsed, actor }).await?;
+            let actions = self
+                .engine(Input::TestPage {
+                    target: parsed,
+                    actor,
+                })
+                .await?;
             let mut deliveries = Vec::new();
             for action in actions {
                 let Action::Page(page) = action else { continue };
                 let outcome = self.delivery.send_and_wait(page.clone()).await;
                 let error = match outcome {
                     DeliveryOutcome::Delivered => None,
-                    DeliveryOutcome::Retrying { error, .. } | DeliveryOutcome::Failed { error } => Some(error),
+                    DeliveryOutcome::Retrying { error, .. } | DeliveryOutcome::Failed { error } => {
+                        Some(error)
+                    }
                 };
                 deliveries.push(TestDelivery {
                     recipient: page.recipient,
@@ -337,7 +441,11 @@ impl Backend for DaemonBackend {
     fn metrics(&self) -> BoxFuture<'_, ApiResult<String>> {
         Box::pin(async move {
             let outbox = self.read(|s| s.outbox_stats()).await?;
-            Ok(crate::daemon::metrics::render(&self.shared, &outbox, Timestamp::now()))
+            Ok(crate::daemon::metrics::render(
+                &self.shared,
+                &outbox,
+                Timestamp::now(),
+            ))
         })
     }
 }

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use tokio::sync::Semaphore;
 
 use crate::core::model::{DeliveryOutcome, Page};
-use crate::notify::{self, NotifyError, Notifiers};
+use crate::notify::{self, Notifiers, NotifyError};
 use crate::store::Store;
 
 /// How many pages one notifier may have in flight at once.
@@ -89,7 +89,11 @@ impl Inner {
     /// Without `retry` (test pages) a retryable failure is final.
     async fn attempt(&self, page: &Page, previous: u32, retry: bool) -> (DeliveryOutcome, u32) {
         let attempt = previous + 1;
-        let notifier = self.notifiers.read().ok().and_then(|n| n.get(&page.notifier));
+        let notifier = self
+            .notifiers
+            .read()
+            .ok()
+            .and_then(|n| n.get(&page.notifier));
         let result = match notifier {
             None => Err(NotifyError::Permanent {
                 message: format!("notifier {:?} is no longer configured", page.notifier),
@@ -108,7 +112,9 @@ impl Inner {
         };
         let mut record = notify::page_attempt(page, attempt, &result, Timestamp::now());
         if let (false, DeliveryOutcome::Retrying { error, .. }) = (retry, &record.outcome) {
-            record.outcome = DeliveryOutcome::Failed { error: error.clone() };
+            record.outcome = DeliveryOutcome::Failed {
+                error: error.clone(),
+            };
         }
         let outcome = record.outcome.clone();
         log_outcome(page, attempt, &outcome);

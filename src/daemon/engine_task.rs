@@ -53,7 +53,10 @@ pub struct EngineTask {
 struct Step {
     batch: Batch,
     pages: Vec<Page>,
-    replies: Vec<(oneshot::Sender<Result<Vec<Action>, EngineError>>, Result<Vec<Action>, EngineError>)>,
+    replies: Vec<(
+        oneshot::Sender<Result<Vec<Action>, EngineError>>,
+        Result<Vec<Action>, EngineError>,
+    )>,
     reload_replies: Vec<oneshot::Sender<()>>,
 }
 
@@ -71,7 +74,8 @@ impl EngineTask {
         }
         self.finish(first);
         let watchdog = crate::daemon::systemd::watchdog_interval();
-        let mut ping = tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
+        let mut ping =
+            tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
         loop {
             let mut step = Step::default();
             let deadline = self.engine.next_deadline();
@@ -121,7 +125,10 @@ impl EngineTask {
                 step.replies.push((reply, result));
             }
             Request::Reload { config, reply } => {
-                match self.engine.handle(Input::Reload(config.clone()), Timestamp::now()) {
+                match self
+                    .engine
+                    .handle(Input::Reload(config.clone()), Timestamp::now())
+                {
                     Ok(actions) => step.absorb(actions),
                     Err(e) => tracing::error!(error = %e, "Engine reload failed."),
                 }
@@ -133,18 +140,22 @@ impl EngineTask {
 
     fn report(&mut self, report: CheckReport, step: &mut Step) {
         self.shared.record_probe(&report);
-        let Some(transition) = report.transition else { return };
+        let Some(transition) = report.transition else {
+            return;
+        };
         tracing::info!(
             check = %report.check, from = %transition.from, to = %transition.to,
             message = %report.result.message, "Check state changed."
         );
-        step.batch.transitions.push(crate::core::model::CheckTransitionRecord {
-            check: report.check.clone(),
-            at: report.at,
-            from: transition.from,
-            to: transition.to,
-            message: report.result.message.clone(),
-        });
+        step.batch
+            .transitions
+            .push(crate::core::model::CheckTransitionRecord {
+                check: report.check.clone(),
+                at: report.at,
+                from: transition.from,
+                to: transition.to,
+                message: report.result.message.clone(),
+            });
         step.batch.check_states.push(state_row(&report));
         if transition.is_hard() {
             let input = Input::Check {
@@ -154,7 +165,9 @@ impl EngineTask {
             };
             match self.engine.handle(input, report.at) {
                 Ok(actions) => step.absorb(actions),
-                Err(e) => tracing::error!(check = %report.check, error = %e, "Engine refused a check change."),
+                Err(e) => {
+                    tracing::error!(check = %report.check, error = %e, "Engine refused a check change.")
+                }
             }
         }
     }
@@ -164,10 +177,12 @@ impl EngineTask {
         if step.is_empty() {
             return;
         }
-        let committed = tokio::task::block_in_place(|| match self.store.lock() {
+        // One fsync (well under a millisecond here); done inline, as this task must not move
+        // on before the step is durable anyway.
+        let committed = match self.store.lock() {
             Ok(mut store) => store.commit(&step.batch).map_err(|e| e.to_string()),
-            Err(_) => Err("store lock poisoned".into()),
-        });
+            Err(_) => Err("store lock poisoned".to_string()),
+        };
         if let Err(e) = committed {
             // The engine moved on in memory but the step is not durable: pages are held
             // back (never sent unless recorded), and the daemon says so loudly.

@@ -50,7 +50,8 @@ impl Shared {
     pub fn new(config: Arc<Config>, initial: &[(String, CheckTracker, Timestamp)]) -> Self {
         let mut live = Live::default();
         for (name, tracker, since) in initial {
-            live.checks.insert(name.clone(), LiveCheck::new(tracker.state, *since));
+            live.checks
+                .insert(name.clone(), LiveCheck::new(tracker.state, *since));
         }
         Shared {
             config: RwLock::new(config),
@@ -124,6 +125,12 @@ impl Shared {
 
 impl LiveCheck {
     fn new(state: CheckState, since: Timestamp) -> Self {
-        LiveCheck { state, since, last: None, probes: BTreeMap::new(), probe_seconds: 0.0 }
+        LiveCheck {
+            state,
+            since,
+            last: None,
+            probes: BTreeMap::new(),
+            probe_seconds: 0.0,
+        }
     }
 }

@@ -34,7 +34,10 @@ pub async fn run(config_path: &Path) -> ExitCode {
         Err(e) => {
             eprintln!("oncalld: {e}");
             if matches!(e, runtime::StartError::Config(_)) {
-                eprintln!("oncalld: {} is invalid; not starting", config_path.display());
+                eprintln!(
+                    "oncalld: {} is invalid; not starting",
+                    config_path.display()
+                );
             }
             ExitCode::from(1)
         }

@@ -62,7 +62,13 @@ impl Reloader {
         let notifiers = Notifiers::build(&config).map_err(notifier_errors)?;
         systemd::notify_reloading();
         let (reply, done) = oneshot::channel();
-        let sent = self.requests.send(Request::Reload { config: config.clone(), reply }).await;
+        let sent = self
+            .requests
+            .send(Request::Reload {
+                config: config.clone(),
+                reply,
+            })
+            .await;
         if sent.is_err() || done.await.is_err() {
             systemd::notify_ready();
             return Err(vec!["the engine task has stopped".into()]);
@@ -118,7 +124,8 @@ pub async fn run_until(
     let states = store.check_states().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 
-    let notifiers = Notifiers::build(&config).map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
+    let notifiers = Notifiers::build(&config)
+        .map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
     let side = Arc::new(Mutex::new(side));
     let delivery = Delivery::new(side.clone(), Arc::new(notifiers));
     let resumed = pending.len();
@@ -126,7 +133,10 @@ pub async fn run_until(
         delivery.resume(p.page, p.attempts, p.next_attempt_at);
     }
 
-    let initial: Vec<_> = states.iter().map(|s| (s.check.clone(), s.tracker, s.state_since)).collect();
+    let initial: Vec<_> = states
+        .iter()
+        .map(|s| (s.check.clone(), s.tracker, s.state_since))
+        .collect();
     let shared = Arc::new(Shared::new(config.clone(), &initial));
     let (report_tx, reports) = mpsc::channel(4096);
     let trackers = states.into_iter().map(|s| (s.check, s.tracker)).collect();
@@ -156,7 +166,13 @@ pub async fn run_until(
         shared: shared.clone(),
         delivery: delivery.clone(),
     });
-    let backend = Arc::new(DaemonBackend::new(shared.clone(), side, request_tx, delivery.clone(), reloader.clone()));
+    let backend = Arc::new(DaemonBackend::new(
+        shared.clone(),
+        side,
+        request_tx,
+        delivery.clone(),
+        reloader.clone(),
+    ));
     let api = crate::daemon::serve::start_api(&config, backend).await?;
 
     tracing::info!(
@@ -191,5 +207,8 @@ pub async fn run_until(
 }
 
 fn notifier_errors(errors: Vec<crate::notify::BuildError>) -> Vec<String> {
-    errors.into_iter().map(|e| format!("notifiers.{}: {}", e.name, e.message)).collect()
+    errors
+        .into_iter()
+        .map(|e| format!("notifiers.{}: {}", e.name, e.message))
+        .collect()
 }

@@ -19,10 +19,24 @@ pub struct ApiHandle {
 
 /// Bind the socket (and `metrics_listen`), then serve in the background. The socket accepts
 /// connections when this returns.
-pub async fn start_api(config: &Config, backend: Arc<dyn Backend>) -> Result<ApiHandle, StartError> {
-    let socket = config.daemon.socket.clone().unwrap_or_else(api::default_socket_path);
-    let listener = api::socket::bind(&socket, config.daemon.socket_mode, config.daemon.socket_group.as_deref())
-        .map_err(|e| StartError::Socket { path: socket.clone(), message: e.to_string() })?;
+pub async fn start_api(
+    config: &Config,
+    backend: Arc<dyn Backend>,
+) -> Result<ApiHandle, StartError> {
+    let socket = config
+        .daemon
+        .socket
+        .clone()
+        .unwrap_or_else(api::default_socket_path);
+    let listener = api::socket::bind(
+        &socket,
+        config.daemon.socket_mode,
+        config.daemon.socket_group.as_deref(),
+    )
+    .map_err(|e| StartError::Socket {
+        path: socket.clone(),
+        message: e.to_string(),
+    })?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
     let until = |mut rx: watch::Receiver<bool>| async move {
@@ -31,13 +45,26 @@ pub async fn start_api(config: &Config, backend: Arc<dyn Backend>) -> Result<Api
     if let Some(addr) = config.daemon.metrics_listen {
         let tcp = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| StartError::Metrics { addr: addr.to_string(), message: e.to_string() })?;
+            .map_err(|e| StartError::Metrics {
+                addr: addr.to_string(),
+                message: e.to_string(),
+            })?;
         let b = backend.clone();
         let rx = stopped.clone();
-        tasks.push(tokio::spawn(async move { api::server::serve_metrics(tcp, b, until(rx)).await }));
+        tasks.push(tokio::spawn(async move {
+            api::server::serve_metrics(tcp, b, until(rx)).await
+        }));
     }
-    tasks.push(tokio::spawn(api::server::serve(listener, backend, until(stopped))));
-    Ok(ApiHandle { socket, stop, tasks })
+    tasks.push(tokio::spawn(api::server::serve(
+        listener,
+        backend,
+        until(stopped),
+    )));
+    Ok(ApiHandle {
+        socket,
+        stop,
+        tasks,
+    })
 }
 
 impl ApiHandle {

@@ -40,7 +40,9 @@ pub fn checks(shared: &Shared) -> Vec<CheckView> {
                     CheckState::Failing { attempt } => attempt,
                     _ => 0,
                 },
-                since: l.filter(|l| l.last.is_some() || l.state != CheckState::Up).map(|l| l.since),
+                since: l
+                    .filter(|l| l.last.is_some() || l.state != CheckState::Up)
+                    .map(|l| l.since),
                 last_status: last.map(|r| r.status.as_str().to_string()),
                 last_message: last.map(|r| r.message.clone()),
                 last_duration_ms: last.map(|r| r.duration.as_millis() as u64),
@@ -71,7 +73,11 @@ pub fn incident(i: &Incident) -> IncidentView {
         acked_by: i.acked_by.clone(),
         resolved_at: i.resolved_at,
         resolved_by: i.resolved_by.clone(),
-        step: if paged_any { i.escalation.step as u32 + 1 } else { 0 },
+        step: if paged_any {
+            i.escalation.step as u32 + 1
+        } else {
+            0
+        },
     }
 }
 
@@ -143,12 +149,19 @@ pub fn oncall(config: &Config, policy: Option<&str>, at: Timestamp) -> ApiResult
                             (None, Some(n)) => vec![n.to_string()],
                             (None, None) => vec![],
                         };
-                        OncallTarget { target: t.target, recipients }
+                        OncallTarget {
+                            target: t.target,
+                            recipients,
+                        }
                     })
                     .collect(),
             })
             .collect();
-        out.push(OncallView { policy: name.to_string(), at, steps });
+        out.push(OncallView {
+            policy: name.to_string(),
+            at,
+            steps,
+        });
     }
     Ok(out)
 }

@@ -28,7 +28,10 @@ pub fn postmortem(
     }
     // What the probe saw around the incident: an hour before it opened until an hour after
     // it ended (or now).
-    let before = incident.opened_at.checked_sub(1.hour()).unwrap_or(incident.opened_at);
+    let before = incident
+        .opened_at
+        .checked_sub(1.hour())
+        .unwrap_or(incident.opened_at);
     let after = incident
         .resolved_at
         .unwrap_or(now)
@@ -52,7 +55,12 @@ pub fn postmortem(
 }
 
 /// The report for `[from, to)`, as computed by [`stats::report`].
-pub fn report(store: &Store, config: &Config, from: Timestamp, to: Timestamp) -> Result<stats::Report, StoreError> {
+pub fn report(
+    store: &Store,
+    config: &Config,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<stats::Report, StoreError> {
     let incidents = store.incidents_in(from, to)?;
     let first_acks = stats::first_acks(&store.acks_in(from, to)?);
     let mut transitions = store.transitions(None, Some(from))?;
@@ -106,7 +114,12 @@ pub fn report(store: &Store, config: &Config, from: Timestamp, to: Timestamp) ->
 }
 
 /// The report as the API sends it: the figures, plus `"text"`, the human tables.
-pub fn report_json(store: &Store, config: &Config, from: Timestamp, to: Timestamp) -> Result<serde_json::Value, StoreError> {
+pub fn report_json(
+    store: &Store,
+    config: &Config,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<serde_json::Value, StoreError> {
     let r = report(store, config, from, to)?;
     let text = table::render(&r, &config.daemon.time_zone);
     let mut value = serde_json::to_value(&r).unwrap_or(serde_json::Value::Null);
