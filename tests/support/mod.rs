@@ -67,12 +67,20 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// `rcpt_reply` / `data_reply`: an SMTP reply line to refuse with, e.g. "451 4.3.0 Later".
     pub fn start(rcpt_reply: Option<&str>, data_reply: Option<&str>) -> SmtpServer {
+        Self::start_on(0, rcpt_reply, data_reply)
+    }
+
+    /// On a given port (0: any), e.g. one a daemon was configured with while it was down.
+    pub fn start_on(port: u16, rcpt_reply: Option<&str>, data_reply: Option<&str>) -> SmtpServer {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("mails.jsonl");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_server.py");
         // Debian's python3 has python3-aiosmtpd; a pyenv python3 on PATH does not.
         let mut cmd = Command::new("/usr/bin/python3");
         cmd.arg(script).arg("--out").arg(&out);
+        if port != 0 {
+            cmd.arg("--port").arg(port.to_string());
+        }
         if let Some(r) = rcpt_reply {
             cmd.arg("--rcpt-reply").arg(r);
         }
@@ -136,6 +144,24 @@ pub enum Answer {
 pub struct Received {
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the request reached the receiver (wall clock, to compare with the daemon's times).
+    pub at: std::time::SystemTime,
+}
+
+impl Received {
+    /// The body as JSON (the webhook payload of SPEC §5).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// The `Idempotency-Key` header.
+    pub fn key(&self) -> String {
+        self.headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 #[derive(Clone)]
@@ -153,6 +179,11 @@ pub struct WebhookReceiver {
 
 impl WebhookReceiver {
     pub async fn start(answer: Answer) -> WebhookReceiver {
+        Self::start_on(0, answer).await
+    }
+
+    /// On a given port (0: any), e.g. one a daemon was configured with while nothing listened.
+    pub async fn start_on(port: u16, answer: Answer) -> WebhookReceiver {
         let shared = Shared {
             answer: Arc::new(Mutex::new(answer)),
             received: Arc::default(),
@@ -160,7 +191,9 @@ impl WebhookReceiver {
         let app = Router::new()
             .route("/hook", post(hook))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
@@ -188,11 +221,11 @@ impl Drop for WebhookReceiver {
 }
 
 async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    shared
-        .received
-        .lock()
-        .unwrap()
-        .push(Received { headers, body });
+    shared.received.lock().unwrap().push(Received {
+        headers,
+        body,
+        at: std::time::SystemTime::now(),
+    });
     let answer = shared.answer.lock().unwrap().clone();
     match answer {
         Answer::Status(code) if code >= 400 => {

@@ -17,6 +17,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 
@@ -49,6 +50,7 @@ class Handler:
             "headers": headers,
             "body": body.get_content() if body is not None else "",
             "raw": raw.decode("utf-8", "replace"),
+            "received_at": time.time(),
         }
         with self.lock, open(self.out, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")

@@ -189,6 +189,7 @@ fn send(
     let step = inc.escalation.step as u32 + 1;
     let to =
         r.to.as_deref()
+            .filter(|t| !t.trim().is_empty())
             .map(|t| format!(" to {t}"))
             .unwrap_or_default();
     let msg = format!(
