@@ -73,6 +73,10 @@ impl EngineTask {
             Err(e) => tracing::error!(error = %e, "Engine start-up reload failed."),
         }
         self.finish(first);
+        // The incidents restored from the store are live even when that first step changed
+        // nothing (`finish` skips empty steps): without this, `status` shows none of them
+        // until the next committed step.
+        self.shared.publish_engine(&self.engine);
         let watchdog = crate::daemon::systemd::watchdog_interval();
         let mut ping =
             tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
