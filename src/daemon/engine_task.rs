@@ -22,13 +22,16 @@ use crate::store::{Batch, CheckStateRow, Store};
 /// Most queued inputs folded into one committed step.
 const MAX_BATCH: usize = 1024;
 
+/// Where the answer to one socket command goes once its step is committed.
+type Reply = oneshot::Sender<Result<Vec<Action>, EngineError>>;
+
+/// Called with each new config after the engine took it.
+type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
+
 /// A request from the socket API to the engine task.
 pub enum Request {
     /// An engine input; the reply comes after the step is durable.
-    Input {
-        input: Input,
-        reply: oneshot::Sender<Result<Vec<Action>, EngineError>>,
-    },
+    Input { input: Input, reply: Reply },
     /// Apply an already validated config.
     Reload {
         config: Arc<Config>,
@@ -45,7 +48,7 @@ pub struct EngineTask {
     pub reports: mpsc::Receiver<CheckReport>,
     pub requests: mpsc::Receiver<Request>,
     /// Called with each new config after the engine took it (the scheduler's reload).
-    pub on_reload: Box<dyn FnMut(&Arc<Config>) + Send>,
+    pub on_reload: OnReload,
 }
 
 /// Everything one step produced, applied after the commit.
@@ -53,10 +56,7 @@ pub struct EngineTask {
 struct Step {
     batch: Batch,
     pages: Vec<Page>,
-    replies: Vec<(
-        oneshot::Sender<Result<Vec<Action>, EngineError>>,
-        Result<Vec<Action>, EngineError>,
-    )>,
+    replies: Vec<(Reply, Result<Vec<Action>, EngineError>)>,
     reload_replies: Vec<oneshot::Sender<()>>,
 }
 
