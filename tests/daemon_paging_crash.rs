@@ -91,7 +91,7 @@ fn kill9_mid_escalation_then_the_overdue_step_fires_once_after_restart() {
         &target.url(),
         &smtp.url(),
         &hook.url(),
-        "2s",
+        "3s",
         "1s",
     ));
     target.set_status(503);
@@ -100,9 +100,10 @@ fn kill9_mid_escalation_then_the_overdue_step_fires_once_after_restart() {
         (!mails_to(&smtp.messages(), "alice@example.com", "[oncalld] ").is_empty()).then_some(())
     });
     let triggered = event_time(&d, id, "triggered", "").unwrap();
+    assert!(messages(&d, id, "escalated").is_empty(), "killed too late");
     d.kill9();
-    // Stay down past step 2's deadline (trigger + 2 s).
-    let deadline = triggered + jiff::SignedDuration::from_millis(2300);
+    // Stay down past step 2's deadline (trigger + 3 s).
+    let deadline = triggered + jiff::SignedDuration::from_millis(3300);
     if let Ok(wait) = Duration::try_from(deadline.duration_since(jiff::Timestamp::now())) {
         std::thread::sleep(wait);
     }

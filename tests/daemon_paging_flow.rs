@@ -154,3 +154,43 @@ fn trigger_escalate_resolve_pages_everyone_by_mail_and_webhook() {
         "{deliveries:?}"
     );
 }
+
+#[test]
+fn a_page_without_an_address_reads_without_to() {
+    let target = Target::start();
+    let d = Daemon::start(&format!(
+        r#"
+[[check]]
+name = "web"
+type = "http"
+url = "{}"
+interval = "150ms"
+retries = 1
+timeout = "1s"
+
+[notifiers.log]
+type = "console"
+
+[people.alice]
+notify = [{{ via = "log" }}]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["person:alice"]
+escalate_after = "1h"
+"#,
+        target.url()
+    ));
+    target.set_status(503);
+    let id = wait_incident(&d);
+    let paged = d.wait_for("the paged event", Duration::from_secs(5), || {
+        messages(&d, id, "paged").first().cloned()
+    });
+    assert_eq!(paged, "paged alice via log (step 1, triggered)");
+    d.wait_for("the console page delivered", Duration::from_secs(5), || {
+        messages(&d, id, "delivery")
+            .iter()
+            .any(|m| m == "page to alice via log (attempt 1): delivered")
+            .then_some(())
+    });
+}
