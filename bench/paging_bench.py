@@ -12,7 +12,7 @@ Both servers are asyncio, in this process; the daemon is a separate process.
   (b) mass outage: 1,000 checks flipped to failing together, the receiver answering each
       page after 10 ms; time until all 1,000 first pages arrived.
 
-    paging_bench.py BIN [latency|outage|both]
+    paging_bench.py BIN [latency|outage|both] [DIVISOR]
 """
 import asyncio
 import json
@@ -239,10 +239,12 @@ async def outage(binary, n=1000):
 async def main():
     binary = sys.argv[1]
     which = sys.argv[2] if len(sys.argv) > 2 else "both"
+    # Optional divisor for a quick smoke run of the script itself (e.g. 10: 20 and 100 checks).
+    div = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     if which in ("latency", "both"):
-        await latency(binary)
+        await latency(binary, 200 // div)
     if which in ("outage", "both"):
-        await outage(binary)
+        await outage(binary, 1000 // div)
 
 
 if __name__ == "__main__":
