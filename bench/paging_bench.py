@@ -17,6 +17,7 @@ Both servers are asyncio, in this process; the daemon is a separate process.
 import asyncio
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -189,12 +190,16 @@ def pct(sorted_ms, p):
     return sorted_ms[min(len(sorted_ms) - 1, int(round(p / 100 * (len(sorted_ms) - 1))))]
 
 
-async def stop(proc):
+async def stop(proc, dir, name):
     proc.terminate()
     try:
         await asyncio.wait_for(proc.wait(), 15)
     except asyncio.TimeoutError:
         proc.kill()
+    keep = os.environ.get("PAGING_BENCH_LOGS")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copy(os.path.join(dir, "daemon.log"), os.path.join(keep, f"{name}.log"))
 
 
 async def latency(binary, n=200):
@@ -206,8 +211,11 @@ async def latency(binary, n=200):
             target.failing.add(i)
             await asyncio.sleep(0.06)
         await asyncio.wait_for(receiver.triggered.wait(), 60)
-        await stop(proc)
+        await stop(proc, dir, "latency")
         downs, pages = down_times(state), first_pages(receiver)
+        if os.environ.get("PAGING_BENCH_LOGS"):
+            slow = sorted(((pages[c] - downs[c]) / 1e6, c) for c in pages if c in downs)[-5:]
+            print("    slowest:", ", ".join(f"{c} {v:.1f} ms" for v, c in slow))
         ms = sorted((pages[c] - downs[c]) / 1e6 for c in pages if c in downs)
         print(f"(a) DOWN -> webhook page, {len(ms)} incidents (commit included): "
               f"p50 {pct(ms, 50):.2f} ms, p90 {pct(ms, 90):.2f} ms, "
@@ -222,7 +230,7 @@ async def outage(binary, n=1000):
         flip = time.time_ns()
         target.failing.update(range(n))
         await asyncio.wait_for(receiver.triggered.wait(), 120)
-        await stop(proc)
+        await stop(proc, dir, "outage")
         downs, pages = down_times(state), first_pages(receiver)
         last_page = max(pages.values())
         first_down, last_down = min(downs.values()), max(downs.values())
