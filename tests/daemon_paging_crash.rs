@@ -51,15 +51,25 @@ fn kill9_while_the_receiver_is_down_then_every_page_arrives_with_its_key() {
     );
     assert_eq!(got.json()["incident"]["id"], id);
     assert!(hook.received().iter().all(|r| r.key() == key));
-    d.wait_for("alice's mail", Duration::from_secs(10), || {
-        (!mails_to(
+    let alice = d.wait_for("alice's mail", Duration::from_secs(10), || {
+        let m = mails_to(
             &smtp.messages(),
             "alice@example.com",
             "[oncalld] TRIGGERED #1 web",
-        )
-        .is_empty())
-        .then_some(())
+        );
+        (!m.is_empty()).then_some(m)
     });
+    // A duplicate (sent again after the crash) would carry the same Message-ID and key.
+    let ids: Vec<_> = alice
+        .iter()
+        .map(|m| m["headers"]["message-id"].clone())
+        .collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
+    assert!(alice.iter().all(|m| {
+        m["headers"]["x-oncalld-key"][0]
+            .as_str()
+            .is_some_and(|k| k.ends_with(":alice:mail"))
+    }));
     // Same incident, no second one opened by the restart.
     let status = d.json(&["status"]);
     let ids: Vec<u64> = status["incidents"]
