@@ -134,7 +134,7 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
         policy: Option<String>,
-        /// RFC 3339 time, or a local time in the daemon's zone ("2026-12-24T03:00")
+        /// RFC 3339 time, or a local time in this machine's zone ("2026-12-24T03:00")
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },

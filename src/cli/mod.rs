@@ -1,9 +1,16 @@
 //! The command line: one file per group of subcommands. Client commands talk to the daemon
 //! over its socket ([`crate::api`]); `run`, `check-config` and `probe` need no daemon.
 
+pub mod admin;
 pub mod args;
 mod check_config;
+pub mod incident;
+pub mod oncall;
+pub mod output;
 pub mod probe;
+pub mod remote;
+pub mod silence;
+pub mod status;
 
 pub use args::{Cli, Command};
 
@@ -20,9 +27,20 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
         Command::Run(config) => crate::daemon::run(&config.path()).await,
         Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
-        other => {
-            eprintln!("oncalld: {:?} is not built yet", other);
-            ExitCode::from(1)
-        }
+        cmd @ (Command::Status(_)
+        | Command::Incidents { .. }
+        | Command::Show { .. }
+        | Command::Ack { .. }
+        | Command::Resolve { .. }
+        | Command::Escalate { .. }
+        | Command::Note { .. }
+        | Command::Silence { .. }
+        | Command::Silences(_)
+        | Command::Unsilence { .. }
+        | Command::Who { .. }
+        | Command::TestPage { .. }
+        | Command::Postmortem { .. }
+        | Command::Report { .. }
+        | Command::Reload(_)) => remote::run(cmd).await,
     }
 }

@@ -11,6 +11,7 @@
 
 mod availability;
 mod facts;
+pub mod gather;
 pub mod postmortem;
 pub mod stats;
 pub mod table;

@@ -125,7 +125,7 @@ impl Store {
     /// and night pages in reports.
     pub fn pages_in(&self, from: Timestamp, to: Timestamp) -> Result<Vec<PageSummary>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT incident, event, recipient, notifier, check_name, created_at, status
+            "SELECT incident, event, recipient, notifier, check_name, created_at, status, to_addr
              FROM outbox WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, key",
         )?;
         collect(&mut stmt, params![ts(from)?, ts(to)?], |r| {
@@ -137,6 +137,7 @@ impl Store {
                 check: r.get(4)?,
                 created_at: from_ts(r.get(5)?)?,
                 status: page_status(&r.get::<_, String>(6)?)?,
+                to: r.get(7)?,
             })
         })
     }

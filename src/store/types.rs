@@ -98,6 +98,8 @@ pub struct PageSummary {
     pub check: String,
     pub created_at: Timestamp,
     pub status: PageStatus,
+    /// The person's address; `None` for pages to a `notifier:` target.
+    pub to: Option<String>,
 }
 
 impl PageSummary {

@@ -1,0 +1,309 @@
+//! The axum router of SPEC §6. Handlers only validate and translate: every path id, query and
+//! body is checked here, so a malformed request gets a 400 `{"error": ...}` before the
+//! [`Backend`] is ever called, and nothing changes.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Extension, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::backend::{ApiError, Backend, IncidentFilter, ReloadOutcome};
+use super::parse::{parse_duration, parse_id, parse_timestamp};
+use super::server::Actor;
+use super::types::{ErrorBody, MessageBody, NoteBody, ReloadView, SilenceBody, TestPageBody};
+
+/// Largest request body accepted; anything bigger is answered 413 without being read whole.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+type AppState = State<Arc<dyn Backend>>;
+type Reply = Result<Response, ApiError>;
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            Json(ErrorBody {
+                error: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn ok<T: serde::Serialize>(value: T) -> Reply {
+    Ok(Json(value).into_response())
+}
+
+/// Every endpoint of SPEC §6. Handlers expect an [`Actor`] extension on each request (the
+/// server inserts it from SO_PEERCRED).
+pub fn router(backend: Arc<dyn Backend>) -> Router {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/checks", get(checks))
+        .route("/v1/checks/{name}", get(check))
+        .route("/v1/incidents", get(incidents))
+        .route("/v1/incidents/{id}", get(incident))
+        .route("/v1/incidents/{id}/ack", post(ack))
+        .route("/v1/incidents/{id}/resolve", post(resolve))
+        .route("/v1/incidents/{id}/escalate", post(escalate))
+        .route("/v1/incidents/{id}/notes", post(note))
+        .route("/v1/incidents/{id}/postmortem", get(postmortem))
+        .route("/v1/silences", get(silences).post(add_silence))
+        .route("/v1/silences/{id}", delete(delete_silence))
+        .route("/v1/oncall", get(oncall))
+        .route("/v1/report", get(report))
+        .route("/v1/reload", post(reload))
+        .route("/v1/test-page", post(test_page))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(backend)
+}
+
+/// Only `GET /metrics`: what `metrics_listen` serves over TCP (no actor, nothing mutating).
+pub fn metrics_router(backend: Arc<dyn Backend>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(backend)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint (see docs/API.md)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(405, "method not allowed on this endpoint")
+}
+
+/// A JSON body, or `default` when the body is empty (None: a body is required).
+fn json_body<T: DeserializeOwned>(
+    body: Result<Bytes, BytesRejection>,
+    default: Option<T>,
+) -> Result<T, ApiError> {
+    let bytes = body.map_err(|r| ApiError::new(r.status().as_u16(), r.body_text()))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return default.ok_or_else(|| ApiError::bad_request("a JSON body is required"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("invalid JSON: {e}")))
+}
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|r| ApiError::bad_request(r.body_text()))
+}
+
+fn id(raw: &str) -> Result<u64, ApiError> {
+    parse_id(raw).map_err(ApiError::bad_request)
+}
+
+async fn status(State(b): AppState) -> Reply {
+    ok(b.status().await?)
+}
+
+async fn checks(State(b): AppState) -> Reply {
+    ok(b.checks().await?)
+}
+
+async fn check(State(b): AppState, Path(name): Path<String>) -> Reply {
+    ok(b.check(name).await?)
+}
+
+#[derive(Deserialize)]
+struct IncidentsQuery {
+    state: Option<String>,
+    since: Option<String>,
+}
+
+async fn incidents(State(b): AppState, q: Result<Query<IncidentsQuery>, QueryRejection>) -> Reply {
+    let q = query(q)?;
+    let all = match q.state.as_deref() {
+        None | Some("open") => false,
+        Some("all") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "invalid state {other:?}: expected open or all"
+            )));
+        }
+    };
+    let since = match q.since.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_duration(s).map_err(ApiError::bad_request)?),
+    };
+    ok(b.incidents(IncidentFilter { all, since }).await?)
+}
+
+async fn incident(State(b): AppState, Path(raw): Path<String>) -> Reply {
+    ok(b.incident(id(&raw)?).await?)
+}
+
+async fn ack(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let id = id(&raw)?;
+    let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    ok(b.ack(id, actor.label(), body.message).await?)
+}
+
+async fn resolve(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let id = id(&raw)?;
+    let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    ok(b.resolve(id, actor.label(), body.message).await?)
+}
+
+async fn escalate(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let id = id(&raw)?;
+    let _: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    ok(b.escalate(id, actor.label()).await?)
+}
+
+async fn note(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let id = id(&raw)?;
+    let body: NoteBody = json_body(body, None)?;
+    if body.text.trim().is_empty() {
+        return Err(ApiError::bad_request("a note needs some text"));
+    }
+    ok(b.note(id, actor.label(), body.text).await?)
+}
+
+async fn postmortem(State(b): AppState, Path(raw): Path<String>) -> Reply {
+    let md = b.postmortem(id(&raw)?).await?;
+    Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response())
+}
+
+async fn silences(State(b): AppState) -> Reply {
+    ok(b.silences().await?)
+}
+
+async fn add_silence(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: SilenceBody = json_body(body, None)?;
+    if body.pattern.trim().is_empty() {
+        return Err(ApiError::bad_request("a silence needs a pattern"));
+    }
+    glob::Pattern::new(&body.pattern)
+        .map_err(|e| ApiError::bad_request(format!("invalid pattern {:?}: {e}", body.pattern)))?;
+    let duration = parse_duration(&body.duration).map_err(ApiError::bad_request)?;
+    let message = body.message.unwrap_or_default();
+    let view = b
+        .add_silence(body.pattern, duration, message, actor.label())
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn delete_silence(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    Path(raw): Path<String>,
+) -> Reply {
+    ok(b.delete_silence(id(&raw)?, actor.label()).await?)
+}
+
+#[derive(Deserialize)]
+struct OncallQuery {
+    policy: Option<String>,
+    at: Option<String>,
+}
+
+async fn oncall(State(b): AppState, q: Result<Query<OncallQuery>, QueryRejection>) -> Reply {
+    let q = query(q)?;
+    let at = match q.at.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_timestamp(s).map_err(ApiError::bad_request)?),
+    };
+    let policy = q.policy.filter(|p| !p.is_empty());
+    ok(b.oncall(policy, at).await?)
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    since: Option<String>,
+}
+
+async fn report(State(b): AppState, q: Result<Query<ReportQuery>, QueryRejection>) -> Reply {
+    let q = query(q)?;
+    let since =
+        parse_duration(q.since.as_deref().unwrap_or("30d")).map_err(ApiError::bad_request)?;
+    ok(b.report(since).await?)
+}
+
+async fn reload(State(b): AppState) -> Reply {
+    Ok(match b.reload().await? {
+        ReloadOutcome::Applied(summary) => Json(ReloadView {
+            reloaded: true,
+            summary: Some(summary),
+            error: None,
+            errors: Vec::new(),
+        })
+        .into_response(),
+        ReloadOutcome::Invalid(errors) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(ReloadView {
+                reloaded: false,
+                summary: None,
+                error: Some("the config is invalid; still running the previous one".into()),
+                errors,
+            }),
+        )
+            .into_response(),
+    })
+}
+
+async fn test_page(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: TestPageBody = json_body(body, None)?;
+    let target = body.target.trim().to_owned();
+    if target.is_empty() {
+        return Err(ApiError::bad_request(
+            "a test page needs a target: person:NAME or notifier:NAME",
+        ));
+    }
+    ok(b.test_page(target, actor.label()).await?)
+}
+
+async fn metrics(State(b): AppState) -> Reply {
+    let text = b.metrics().await?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

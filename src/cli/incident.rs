@@ -1,0 +1,114 @@
+//! `oncalld ack|resolve|escalate|note|postmortem ID`: acting on one incident.
+//! An unknown id or a wrong state (acking a resolved incident) prints the daemon's error and
+//! exits 1.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::args::ClientArgs;
+use super::output::{CmdResult, client, id, print_json, print_raw};
+use crate::api::parse::parse_id;
+use crate::api::types::{IncidentView, MessageBody, NoteBody};
+
+/// Which action a `POST /v1/incidents/{id}/…` performs, and how its success reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Action {
+    Ack,
+    Resolve,
+    Escalate,
+}
+
+impl Action {
+    fn path(self) -> &'static str {
+        match self {
+            Action::Ack => "ack",
+            Action::Resolve => "resolve",
+            Action::Escalate => "escalate",
+        }
+    }
+    fn done(self) -> &'static str {
+        match self {
+            Action::Ack => "Acknowledged",
+            Action::Resolve => "Resolved",
+            Action::Escalate => "Escalated",
+        }
+    }
+}
+
+/// `ack`, `resolve`, `escalate`: one POST, then one line saying what happened.
+pub async fn act(
+    args: &ClientArgs,
+    action: Action,
+    raw_id: &str,
+    message: Option<String>,
+) -> CmdResult {
+    let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
+    let uri = format!("/v1/incidents/{n}/{}", action.path());
+    let raw = client(args)
+        .post_bytes(&uri, &MessageBody { message })
+        .await?;
+    if args.json {
+        print_raw(&raw)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let i: IncidentView = serde_json::from_slice(&raw)?;
+    match action {
+        Action::Escalate => println!(
+            "{} {} ({}): now at step {}.",
+            action.done(),
+            id(i.id),
+            i.check,
+            i.step
+        ),
+        _ => println!("{} {} ({}).", action.done(), id(i.id), i.check),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `note ID TEXT`.
+pub async fn note(args: &ClientArgs, raw_id: &str, text: String) -> CmdResult {
+    let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
+    if text.trim().is_empty() {
+        anyhow::bail!("a note needs some text");
+    }
+    let uri = format!("/v1/incidents/{n}/notes");
+    let raw = client(args).post_bytes(&uri, &NoteBody { text }).await?;
+    if args.json {
+        print_raw(&raw)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let i: IncidentView = serde_json::from_slice(&raw)?;
+    println!("Noted on {} ({}).", id(i.id), i.check);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `postmortem ID [-o FILE]`: the Markdown draft, to stdout or a file.
+pub async fn postmortem(
+    args: &ClientArgs,
+    raw_id: &str,
+    output: Option<&std::path::Path>,
+) -> CmdResult {
+    let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;
+    let md = client(args)
+        .get_text(&format!("/v1/incidents/{n}/postmortem"))
+        .await?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, &md)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            if args.json {
+                print_json(&serde_json::json!({ "incident": n, "file": path }))?;
+            } else {
+                println!(
+                    "Wrote the postmortem draft of {} to {}.",
+                    id(n),
+                    path.display()
+                );
+            }
+        }
+        None if args.json => print_json(&serde_json::json!({ "incident": n, "markdown": md }))?,
+        None => print!("{md}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}

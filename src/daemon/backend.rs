@@ -1,0 +1,451 @@
+//! The daemon's side of the socket API ([`crate::api::Backend`]).
+//!
+//! Reads come from the shared live state (checks, open incidents) or from the store's read
+//! connection (history, timelines, reports); every change goes to the engine task as a
+//! [`Request`] and is answered only once its step is committed, so a command that returned is
+//! durable.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
+use crate::api::types::{
+    CheckView, IncidentDetail, IncidentView, OncallView, SilenceView, StatusView, TestDelivery,
+    TestPageResult,
+};
+use crate::config::Target;
+use crate::core::engine::{Action, EngineError, Input};
+use crate::core::model::{DeliveryOutcome, Incident, IncidentId, Silence, SilenceId};
+use crate::daemon::delivery::Delivery;
+use crate::daemon::engine_task::Request;
+use crate::daemon::live::Shared;
+use crate::daemon::runtime::Reloader;
+use crate::daemon::views;
+use crate::store::Store;
+
+pub struct DaemonBackend {
+    shared: Arc<Shared>,
+    store: Arc<Mutex<Store>>,
+    requests: mpsc::Sender<Request>,
+    delivery: Delivery,
+    reloader: Arc<Reloader>,
+}
+
+impl DaemonBackend {
+    pub fn new(
+        shared: Arc<Shared>,
+        store: Arc<Mutex<Store>>,
+        requests: mpsc::Sender<Request>,
+        delivery: Delivery,
+        reloader: Arc<Reloader>,
+    ) -> Self {
+        DaemonBackend {
+            shared,
+            store,
+            requests,
+            delivery,
+            reloader,
+        }
+    }
+
+    /// Hand an input to the engine task; the answer comes once the step is durable.
+    async fn engine(&self, input: Input) -> ApiResult<Vec<Action>> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Input { input, reply })
+            .await
+            .map_err(|_| ApiError::unavailable("the daemon is shutting down"))?;
+        match answer.await {
+            Ok(Ok(actions)) => Ok(actions),
+            Ok(Err(e)) => Err(engine_error(e)),
+            Err(_) => Err(ApiError::internal(
+                "the engine step could not be committed; see the daemon's log",
+            )),
+        }
+    }
+
+    /// Run `f` on the store's read connection, off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> ApiResult<T> {
+        let store = self.store.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| "store lock poisoned".to_string())?;
+            f(&mut guard).map_err(|e| e.to_string())
+        })
+        .await;
+        match joined {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(ApiError::internal(format!("store: {e}"))),
+            Err(e) => Err(ApiError::internal(format!("store task: {e}"))),
+        }
+    }
+
+    async fn incident_after(&self, id: IncidentId, actions: &[Action]) -> ApiResult<IncidentView> {
+        let saved = actions.iter().rev().find_map(|a| match a {
+            Action::SaveIncident(i) if i.id == id => Some(i.clone()),
+            _ => None,
+        });
+        match saved {
+            Some(i) => Ok(views::incident(&i)),
+            None => self.stored_incident(id).await.map(|i| views::incident(&i)),
+        }
+    }
+
+    async fn stored_incident(&self, id: IncidentId) -> ApiResult<Incident> {
+        self.read(move |s| s.incident(id))
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+    }
+
+    /// Notes on a resolved incident (root cause, todos written after the fact) go straight to
+    /// the store: the engine only holds open incidents and never touches resolved ones again.
+    async fn note_resolved(
+        &self,
+        id: IncidentId,
+        actor: String,
+        text: String,
+    ) -> ApiResult<IncidentView> {
+        let now = Timestamp::now();
+        let incident = self
+            .read(move |s| {
+                let Some(mut incident) = s.incident(id)? else {
+                    return Ok(None);
+                };
+                if incident.state.is_open() {
+                    return Ok(Some(Err(incident)));
+                }
+                let event = crate::core::model::TimelineEvent {
+                    incident: id,
+                    seq: incident.next_seq,
+                    at: now,
+                    kind: crate::core::model::EventKind::Note,
+                    actor,
+                    message: text,
+                };
+                incident.next_seq += 1;
+                let batch = crate::store::Batch {
+                    incidents: vec![incident.clone()],
+                    events: vec![event],
+                    ..Default::default()
+                };
+                s.commit(&batch)?;
+                Ok(Some(Ok(incident)))
+            })
+            .await?;
+        match incident {
+            None => Err(ApiError::not_found(format!("no incident #{id}"))),
+            Some(Ok(i)) => Ok(views::incident(&i)),
+            // Open in the store but unknown to the engine: the engine's answer stands.
+            Some(Err(_)) => Err(ApiError::not_found(format!("no incident #{id}"))),
+        }
+    }
+}
+
+fn engine_error(e: EngineError) -> ApiError {
+    let message = e.to_string();
+    match e {
+        EngineError::UnknownIncident(_) | EngineError::UnknownSilence(_) => {
+            ApiError::not_found(message)
+        }
+        EngineError::WrongState { .. } | EngineError::Silenced(_) => ApiError::conflict(message),
+        EngineError::BadPattern { .. } | EngineError::SilenceInPast(_) => {
+            ApiError::bad_request(message)
+        }
+        EngineError::BadTarget(_) => ApiError::not_found(message),
+    }
+}
+
+fn saved_silence(actions: &[Action]) -> Option<Silence> {
+    actions.iter().rev().find_map(|a| match a {
+        Action::SaveSilence(s) => Some(s.clone()),
+        _ => None,
+    })
+}
+
+impl Backend for DaemonBackend {
+    fn status(&self) -> BoxFuture<'_, ApiResult<StatusView>> {
+        Box::pin(async move { Ok(views::status(&self.shared)) })
+    }
+
+    fn checks(&self) -> BoxFuture<'_, ApiResult<Vec<CheckView>>> {
+        Box::pin(async move { Ok(views::checks(&self.shared)) })
+    }
+
+    fn check(&self, name: String) -> BoxFuture<'_, ApiResult<CheckView>> {
+        Box::pin(async move {
+            views::checks(&self.shared)
+                .into_iter()
+                .find(|c| c.name == name)
+                .ok_or_else(|| ApiError::not_found(format!("no check named {name:?}")))
+        })
+    }
+
+    fn incidents(&self, filter: IncidentFilter) -> BoxFuture<'_, ApiResult<Vec<IncidentView>>> {
+        Box::pin(async move {
+            let since = match filter.since {
+                Some(d) => Some(
+                    Timestamp::now()
+                        .checked_sub(d)
+                        .map_err(|_| ApiError::bad_request("since is too far back"))?,
+                ),
+                None => None,
+            };
+            let f = crate::store::IncidentFilter {
+                open_only: !filter.all,
+                since,
+            };
+            let list = self.read(move |s| s.incidents(f)).await?;
+            Ok(list.iter().map(views::incident).collect())
+        })
+    }
+
+    fn incident(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<IncidentDetail>> {
+        Box::pin(async move {
+            let (incident, timeline) = self
+                .read(move |s| Ok((s.incident(id)?, s.timeline(id)?)))
+                .await?;
+            let incident =
+                incident.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+            Ok(IncidentDetail {
+                incident: views::incident(&incident),
+                timeline: timeline.iter().map(views::timeline_item).collect(),
+            })
+        })
+    }
+
+    fn ack(
+        &self,
+        id: IncidentId,
+        actor: String,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
+        Box::pin(async move {
+            let actions = self
+                .engine(Input::Ack {
+                    incident: id,
+                    actor,
+                    message,
+                })
+                .await?;
+            self.incident_after(id, &actions).await
+        })
+    }
+
+    fn resolve(
+        &self,
+        id: IncidentId,
+        actor: String,
+        message: Option<String>,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
+        Box::pin(async move {
+            let actions = self
+                .engine(Input::Resolve {
+                    incident: id,
+                    actor,
+                    message,
+                })
+                .await;
+            match actions {
+                Ok(actions) => self.incident_after(id, &actions).await,
+                Err(e) if e.status == 404 => match self.stored_incident(id).await {
+                    Ok(_) => Err(ApiError::conflict(format!(
+                        "incident #{id} is already resolved"
+                    ))),
+                    Err(_) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn escalate(&self, id: IncidentId, actor: String) -> BoxFuture<'_, ApiResult<IncidentView>> {
+        Box::pin(async move {
+            let actions = self
+                .engine(Input::Escalate {
+                    incident: id,
+                    actor,
+                })
+                .await;
+            match actions {
+                Ok(actions) => self.incident_after(id, &actions).await,
+                Err(e) if e.status == 404 => match self.stored_incident(id).await {
+                    Ok(_) => Err(ApiError::conflict(format!(
+                        "incident #{id} is resolved: cannot escalate it"
+                    ))),
+                    Err(_) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn note(
+        &self,
+        id: IncidentId,
+        actor: String,
+        text: String,
+    ) -> BoxFuture<'_, ApiResult<IncidentView>> {
+        Box::pin(async move {
+            let input = Input::Note {
+                incident: id,
+                actor: actor.clone(),
+                text: text.clone(),
+            };
+            match self.engine(input).await {
+                Ok(actions) => self.incident_after(id, &actions).await,
+                Err(e) if e.status == 404 => self.note_resolved(id, actor, text).await,
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn postmortem(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<String>> {
+        Box::pin(async move {
+            let config = self.shared.config();
+            let now = Timestamp::now();
+            let markdown = self
+                .read(move |s| crate::report::gather::postmortem(s, &config, id, now))
+                .await?;
+            markdown.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+        })
+    }
+
+    fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceView>>> {
+        Box::pin(async move {
+            let now = Timestamp::now();
+            let list = self.read(|s| s.silences()).await?;
+            Ok(list.iter().map(|s| views::silence(s, now)).collect())
+        })
+    }
+
+    fn add_silence(
+        &self,
+        pattern: String,
+        duration: Duration,
+        message: String,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<SilenceView>> {
+        Box::pin(async move {
+            let until = Timestamp::now()
+                .checked_add(duration)
+                .map_err(|_| ApiError::bad_request("silence is too long"))?;
+            let actions = self
+                .engine(Input::Silence {
+                    pattern,
+                    until,
+                    actor,
+                    message,
+                })
+                .await?;
+            let silence = saved_silence(&actions)
+                .ok_or_else(|| ApiError::internal("the engine made no silence"))?;
+            Ok(views::silence(&silence, Timestamp::now()))
+        })
+    }
+
+    fn delete_silence(
+        &self,
+        id: SilenceId,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<SilenceView>> {
+        Box::pin(async move {
+            let actions = self.engine(Input::Unsilence { id, actor }).await?;
+            let silence = saved_silence(&actions)
+                .ok_or_else(|| ApiError::not_found(format!("no active silence #{id}")))?;
+            Ok(views::silence(&silence, Timestamp::now()))
+        })
+    }
+
+    fn oncall(
+        &self,
+        policy: Option<String>,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Vec<OncallView>>> {
+        Box::pin(async move {
+            let config = self.shared.config();
+            views::oncall(
+                &config,
+                policy.as_deref(),
+                at.unwrap_or_else(Timestamp::now),
+            )
+        })
+    }
+
+    fn report(&self, since: Duration) -> BoxFuture<'_, ApiResult<serde_json::Value>> {
+        Box::pin(async move {
+            let config = self.shared.config();
+            let to = Timestamp::now();
+            let from = to
+                .checked_sub(since)
+                .map_err(|_| ApiError::bad_request("since is too far back"))?;
+            self.read(move |s| crate::report::gather::report_json(s, &config, from, to))
+                .await
+        })
+    }
+
+    fn reload(&self) -> BoxFuture<'_, ApiResult<ReloadOutcome>> {
+        Box::pin(async move {
+            Ok(match self.reloader.reload().await {
+                Ok(config) => ReloadOutcome::Applied(views::summary(&config)),
+                Err(errors) => ReloadOutcome::Invalid(errors),
+            })
+        })
+    }
+
+    fn test_page(&self, target: String, actor: String) -> BoxFuture<'_, ApiResult<TestPageResult>> {
+        Box::pin(async move {
+            let parsed = match target.split_once(':') {
+                Some(("person", name)) => Target::Person(name.to_string()),
+                Some(("notifier", name)) => Target::Notifier(name.to_string()),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "{target:?}: use person:NAME or notifier:NAME"
+                    )));
+                }
+            };
+            let actions = self
+                .engine(Input::TestPage {
+                    target: parsed,
+                    actor,
+                })
+                .await?;
+            let mut deliveries = Vec::new();
+            for action in actions {
+                let Action::Page(page) = action else { continue };
+                let outcome = self.delivery.send_and_wait(page.clone()).await;
+                let error = match outcome {
+                    DeliveryOutcome::Delivered => None,
+                    DeliveryOutcome::Retrying { error, .. } | DeliveryOutcome::Failed { error } => {
+                        Some(error)
+                    }
+                };
+                deliveries.push(TestDelivery {
+                    recipient: page.recipient,
+                    notifier: page.notifier,
+                    to: page.to,
+                    delivered: error.is_none(),
+                    error,
+                });
+            }
+            Ok(TestPageResult { target, deliveries })
+        })
+    }
+
+    fn metrics(&self) -> BoxFuture<'_, ApiResult<String>> {
+        Box::pin(async move {
+            let outbox = self.read(|s| s.outbox_stats()).await?;
+            Ok(crate::daemon::metrics::render(
+                &self.shared,
+                &outbox,
+                Timestamp::now(),
+            ))
+        })
+    }
+}

@@ -1,0 +1,262 @@
+//! The one task that owns the [`Engine`]: it turns probe reports, socket commands and the
+//! passing of time into engine inputs, commits each step's actions in ONE transaction, and
+//! only then hands the step's pages to delivery.
+//!
+//! The loop sleeps until the engine's next deadline or the next input, whichever comes first
+//! (mini-redis' purge task). Inputs that queue up while a step commits are taken together and
+//! committed as one batch, so a mass outage costs one fsync, not one per check.
+
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::Config;
+use crate::core::engine::{Action, Engine, EngineError, Input};
+use crate::core::model::Page;
+use crate::daemon::delivery::Delivery;
+use crate::daemon::live::Shared;
+use crate::daemon::scheduler::CheckReport;
+use crate::store::{Batch, CheckStateRow, Store};
+
+/// Most queued inputs folded into one committed step.
+const MAX_BATCH: usize = 1024;
+
+/// A request from the socket API to the engine task.
+pub enum Request {
+    /// An engine input; the reply comes after the step is durable.
+    Input {
+        input: Input,
+        reply: oneshot::Sender<Result<Vec<Action>, EngineError>>,
+    },
+    /// Apply an already validated config.
+    Reload {
+        config: Arc<Config>,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What the engine task works with.
+pub struct EngineTask {
+    pub engine: Engine,
+    pub store: Arc<Mutex<Store>>,
+    pub delivery: Delivery,
+    pub shared: Arc<Shared>,
+    pub reports: mpsc::Receiver<CheckReport>,
+    pub requests: mpsc::Receiver<Request>,
+    /// Called with each new config after the engine took it (the scheduler's reload).
+    pub on_reload: Box<dyn FnMut(&Arc<Config>) + Send>,
+}
+
+/// Everything one step produced, applied after the commit.
+#[derive(Default)]
+struct Step {
+    batch: Batch,
+    pages: Vec<Page>,
+    replies: Vec<(
+        oneshot::Sender<Result<Vec<Action>, EngineError>>,
+        Result<Vec<Action>, EngineError>,
+    )>,
+    reload_replies: Vec<oneshot::Sender<()>>,
+}
+
+impl EngineTask {
+    /// Run until `shutdown` fires. Work already committed is never lost: pages still in the
+    /// outbox are resumed by the next start.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        // Checks removed from the file while the daemon was down resolve their incidents now.
+        let mut first = Step::default();
+        let config = self.engine.config().clone();
+        match self.engine.handle(Input::Reload(config), Timestamp::now()) {
+            Ok(actions) => first.absorb(actions),
+            Err(e) => tracing::error!(error = %e, "Engine start-up reload failed."),
+        }
+        self.finish(first);
+        let watchdog = crate::daemon::systemd::watchdog_interval();
+        let mut ping =
+            tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
+        loop {
+            let mut step = Step::default();
+            let deadline = self.engine.next_deadline();
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                Some(req) = self.requests.recv() => {
+                    self.request(req, &mut step);
+                    while step.len() < MAX_BATCH {
+                        match self.requests.try_recv() {
+                            Ok(req) => self.request(req, &mut step),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Some(report) = self.reports.recv() => {
+                    self.report(report, &mut step);
+                    while step.len() < MAX_BATCH {
+                        match self.reports.try_recv() {
+                            Ok(r) => self.report(r, &mut step),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    let now = Timestamp::now();
+                    match self.engine.handle(Input::Tick, now) {
+                        Ok(actions) => step.absorb(actions),
+                        Err(e) => tracing::error!(error = %e, "Engine tick failed."),
+                    }
+                }
+                _ = ping.tick(), if watchdog.is_some() => {
+                    crate::daemon::systemd::notify_watchdog();
+                }
+            }
+            self.finish(step);
+        }
+    }
+
+    fn request(&mut self, req: Request, step: &mut Step) {
+        match req {
+            Request::Input { input, reply } => {
+                let result = self.engine.handle(input, Timestamp::now());
+                if let Ok(actions) = &result {
+                    step.absorb(actions.clone());
+                }
+                step.replies.push((reply, result));
+            }
+            Request::Reload { config, reply } => {
+                match self
+                    .engine
+                    .handle(Input::Reload(config.clone()), Timestamp::now())
+                {
+                    Ok(actions) => step.absorb(actions),
+                    Err(e) => tracing::error!(error = %e, "Engine reload failed."),
+                }
+                (self.on_reload)(&config);
+                step.reload_replies.push(reply);
+            }
+        }
+    }
+
+    fn report(&mut self, report: CheckReport, step: &mut Step) {
+        self.shared.record_probe(&report);
+        let Some(transition) = report.transition else {
+            return;
+        };
+        tracing::info!(
+            check = %report.check, from = %transition.from, to = %transition.to,
+            message = %report.result.message, "Check state changed."
+        );
+        step.batch
+            .transitions
+            .push(crate::core::model::CheckTransitionRecord {
+                check: report.check.clone(),
+                at: report.at,
+                from: transition.from,
+                to: transition.to,
+                message: report.result.message.clone(),
+            });
+        step.batch.check_states.push(state_row(&report));
+        if transition.is_hard() {
+            let input = Input::Check {
+                check: report.check.clone(),
+                transition,
+                message: report.result.message.clone(),
+            };
+            match self.engine.handle(input, report.at) {
+                Ok(actions) => step.absorb(actions),
+                Err(e) => {
+                    tracing::error!(check = %report.check, error = %e, "Engine refused a check change.")
+                }
+            }
+        }
+    }
+
+    /// Commit, then send the pages, then answer the callers, then publish the new state.
+    fn finish(&mut self, step: Step) {
+        if step.is_empty() {
+            return;
+        }
+        // One fsync (well under a millisecond here); done inline, as this task must not move
+        // on before the step is durable anyway.
+        let committed = match self.store.lock() {
+            Ok(mut store) => store.commit(&step.batch).map_err(|e| e.to_string()),
+            Err(_) => Err("store lock poisoned".to_string()),
+        };
+        if let Err(e) = committed {
+            // The engine moved on in memory but the step is not durable: pages are held
+            // back (never sent unless recorded), and the daemon says so loudly.
+            tracing::error!(error = %e, "Could not commit an engine step; its pages are held back.");
+            // Dropping the replies tells each caller the step was not committed.
+            return;
+        }
+        // Test pages (incident 0) are sent by whoever asked, who waits for the outcome.
+        for page in step.pages.into_iter().filter(|p| p.incident != 0) {
+            self.delivery.send(page);
+        }
+        for (reply, result) in step.replies {
+            let _ = reply.send(result);
+        }
+        for reply in step.reload_replies {
+            let _ = reply.send(());
+        }
+        self.shared.publish_engine(&self.engine);
+    }
+}
+
+impl Step {
+    fn absorb(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::SaveIncident(i) => self.batch.incidents.push(i),
+                Action::Record(e) => self.batch.events.push(e),
+                Action::Page(p) => {
+                    self.batch.pages.push(p.clone());
+                    self.pages.push(p);
+                }
+                Action::SaveSilence(s) => self.batch.silences.push(s),
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.batch.transitions.len() + self.replies.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.incidents.is_empty()
+            && self.batch.events.is_empty()
+            && self.batch.pages.is_empty()
+            && self.batch.silences.is_empty()
+            && self.batch.transitions.is_empty()
+            && self.batch.check_states.is_empty()
+            && self.replies.is_empty()
+            && self.reload_replies.is_empty()
+    }
+}
+
+async fn sleep_until(deadline: Option<Timestamp>) {
+    match deadline {
+        None => std::future::pending::<()>().await,
+        Some(at) => {
+            let wait = at.duration_since(Timestamp::now());
+            if wait.is_positive() {
+                let wait = std::time::Duration::try_from(wait).unwrap_or_default();
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+/// What a restart needs of a check that just changed state.
+fn state_row(report: &CheckReport) -> CheckStateRow {
+    CheckStateRow {
+        check: report.check.clone(),
+        tracker: crate::core::check_state::CheckTracker::new(report.state),
+        last_status: report.result.status,
+        last_message: report.result.message.clone(),
+        last_duration_ms: report.result.duration.as_millis() as u64,
+        last_at: report.at,
+        state_since: report.at,
+    }
+}

@@ -1,0 +1,136 @@
+//! What the socket API reads without asking the engine task: the config in force, each
+//! check's latest result, the open incidents and silences as of the last committed step, and
+//! the counters behind `/metrics`. Written by the engine task, read by request handlers.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::config::Config;
+use crate::core::check_state::{CheckState, CheckTracker, Status};
+use crate::core::engine::Engine;
+use crate::core::model::{Incident, Silence};
+use crate::daemon::scheduler::CheckReport;
+
+/// The latest of one check.
+#[derive(Debug, Clone)]
+pub struct LiveCheck {
+    pub state: CheckState,
+    /// When it entered `state`.
+    pub since: Timestamp,
+    pub last: Option<LastResult>,
+    pub probes: BTreeMap<Status, u64>,
+    pub probe_seconds: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct LastResult {
+    pub status: Status,
+    pub message: String,
+    pub duration: Duration,
+    pub at: Timestamp,
+}
+
+#[derive(Default)]
+pub struct Live {
+    pub checks: HashMap<String, LiveCheck>,
+    pub open: Vec<Incident>,
+    pub silences: Vec<Silence>,
+}
+
+pub struct Shared {
+    pub config: RwLock<Arc<Config>>,
+    pub live: RwLock<Live>,
+    pub started_at: Timestamp,
+}
+
+impl Shared {
+    pub fn new(config: Arc<Config>, initial: &[(String, CheckTracker, Timestamp)]) -> Self {
+        let mut live = Live::default();
+        for (name, tracker, since) in initial {
+            live.checks
+                .insert(name.clone(), LiveCheck::new(tracker.state, *since));
+        }
+        Shared {
+            config: RwLock::new(config),
+            live: RwLock::new(live),
+            started_at: Timestamp::now(),
+        }
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set_config(&self, config: Arc<Config>) {
+        match self.config.write() {
+            Ok(mut c) => *c = config,
+            Err(p) => *p.into_inner() = config,
+        }
+    }
+
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Live> {
+        match self.live.read() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Live> {
+        match self.live.write() {
+            Ok(l) => l,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn record_probe(&self, report: &CheckReport) {
+        let mut live = self.write();
+        let entry = live
+            .checks
+            .entry(report.check.clone())
+            .or_insert_with(|| LiveCheck::new(CheckState::Up, report.at));
+        if entry.state != report.state {
+            entry.state = report.state;
+            entry.since = report.at;
+        }
+        *entry.probes.entry(report.result.status).or_default() += 1;
+        entry.probe_seconds += report.result.duration.as_secs_f64();
+        entry.last = Some(LastResult {
+            status: report.result.status,
+            message: report.result.message.clone(),
+            duration: report.result.duration,
+            at: report.at,
+        });
+    }
+
+    pub fn publish_engine(&self, engine: &Engine) {
+        let open: Vec<Incident> = engine.open_incidents().cloned().collect();
+        let silences: Vec<Silence> = engine.silences().cloned().collect();
+        let mut live = self.write();
+        live.open = open;
+        live.silences = silences;
+    }
+
+    /// Drop checks that are no longer configured.
+    pub fn retain_checks(&self, config: &Config) {
+        let mut live = self.write();
+        live.checks.retain(|name, _| config.check(name).is_some());
+    }
+}
+
+impl LiveCheck {
+    fn new(state: CheckState, since: Timestamp) -> Self {
+        LiveCheck {
+            state,
+            since,
+            last: None,
+            probes: BTreeMap::new(),
+            probe_seconds: 0.0,
+        }
+    }
+}

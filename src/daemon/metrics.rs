@@ -1,0 +1,135 @@
+//! `GET /metrics` in the Prometheus text exposition format (version 0.0.4).
+
+use std::fmt::Write;
+
+use jiff::Timestamp;
+
+use crate::core::check_state::CheckState;
+use crate::daemon::live::Shared;
+use crate::store::OutboxStats;
+
+/// Render every metric. Label values are escaped as the format requires.
+pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String {
+    let config = shared.config();
+    let live = shared.read();
+    let mut out = String::with_capacity(256 + config.checks.len() * 256);
+    let mut line = |s: std::fmt::Arguments| {
+        let _ = out.write_fmt(s);
+        out.push('\n');
+    };
+
+    line(format_args!("# HELP oncalld_build_info Build information."));
+    line(format_args!("# TYPE oncalld_build_info gauge"));
+    line(format_args!(
+        "oncalld_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    ));
+
+    line(format_args!(
+        "# HELP oncalld_probes_total Probes run, by check and result."
+    ));
+    line(format_args!("# TYPE oncalld_probes_total counter"));
+    for c in &config.checks {
+        if let Some(l) = live.checks.get(&c.name) {
+            for (status, n) in &l.probes {
+                line(format_args!(
+                    "oncalld_probes_total{{check=\"{}\",result=\"{}\"}} {n}",
+                    esc(&c.name),
+                    status.as_str()
+                ));
+            }
+        }
+    }
+
+    line(format_args!(
+        "# HELP oncalld_probe_duration_seconds Time spent probing, by check."
+    ));
+    line(format_args!(
+        "# TYPE oncalld_probe_duration_seconds summary"
+    ));
+    for c in &config.checks {
+        if let Some(l) = live.checks.get(&c.name) {
+            let count: u64 = l.probes.values().sum();
+            let name = esc(&c.name);
+            line(format_args!(
+                "oncalld_probe_duration_seconds_sum{{check=\"{name}\"}} {}",
+                l.probe_seconds
+            ));
+            line(format_args!(
+                "oncalld_probe_duration_seconds_count{{check=\"{name}\"}} {count}"
+            ));
+        }
+    }
+
+    line(format_args!(
+        "# HELP oncalld_check_state Check state: 0 UP, 1 FAILING, 2 DOWN."
+    ));
+    line(format_args!("# TYPE oncalld_check_state gauge"));
+    for c in &config.checks {
+        let state = live
+            .checks
+            .get(&c.name)
+            .map(|l| l.state)
+            .unwrap_or(CheckState::Up);
+        let v = match state {
+            CheckState::Up => 0,
+            CheckState::Failing { .. } => 1,
+            CheckState::Down => 2,
+        };
+        line(format_args!(
+            "oncalld_check_state{{check=\"{}\"}} {v}",
+            esc(&c.name)
+        ));
+    }
+
+    line(format_args!(
+        "# HELP oncalld_open_incidents Incidents not yet resolved."
+    ));
+    line(format_args!("# TYPE oncalld_open_incidents gauge"));
+    line(format_args!("oncalld_open_incidents {}", live.open.len()));
+
+    line(format_args!(
+        "# HELP oncalld_pages Pages in the outbox, by notifier and status."
+    ));
+    line(format_args!("# TYPE oncalld_pages gauge"));
+    for s in outbox {
+        let n = esc(&s.notifier);
+        line(format_args!(
+            "oncalld_pages{{notifier=\"{n}\",status=\"delivered\"}} {}",
+            s.delivered
+        ));
+        line(format_args!(
+            "oncalld_pages{{notifier=\"{n}\",status=\"failed\"}} {}",
+            s.failed
+        ));
+        line(format_args!(
+            "oncalld_pages{{notifier=\"{n}\",status=\"pending\"}} {}",
+            s.pending
+        ));
+    }
+
+    line(format_args!(
+        "# HELP oncalld_outbox_oldest_pending_seconds Age of the oldest undelivered page."
+    ));
+    line(format_args!(
+        "# TYPE oncalld_outbox_oldest_pending_seconds gauge"
+    ));
+    for s in outbox {
+        let age = s
+            .oldest_pending
+            .map(|t| now.duration_since(t).as_secs_f64().max(0.0))
+            .unwrap_or(0.0);
+        line(format_args!(
+            "oncalld_outbox_oldest_pending_seconds{{notifier=\"{}\"}} {age}",
+            esc(&s.notifier)
+        ));
+    }
+    out
+}
+
+/// Escape a label value: backslash, double quote and newline.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

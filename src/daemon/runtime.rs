@@ -1,0 +1,214 @@
+//! Start-up, signals and shutdown: wires scheduler -> engine task -> store -> delivery, and
+//! the socket API on top.
+//!
+//! Start-up order matters for "nothing is lost": the store is opened (or start-up stops with
+//! a clear error), the engine is rebuilt from the open incidents, every undelivered page is
+//! handed back to delivery, and only then do probes start and the socket accept commands.
+//! `READY=1` goes to systemd after all of that.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{self, Config};
+use crate::core::engine::Engine;
+use crate::daemon::backend::DaemonBackend;
+use crate::daemon::delivery::Delivery;
+use crate::daemon::engine_task::{EngineTask, Request};
+use crate::daemon::live::Shared;
+use crate::daemon::scheduler::Scheduler;
+use crate::daemon::signals::{Signal, Signals};
+use crate::daemon::{paths, systemd};
+use crate::notify::Notifiers;
+use crate::store::Store;
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(config::ConfigErrors),
+    #[error("state directory {path}: {message}")]
+    Store { path: PathBuf, message: String },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(String),
+    #[error("notifiers: {0}")]
+    Notifiers(String),
+    #[error("socket {path}: {message}")]
+    Socket { path: PathBuf, message: String },
+    #[error("metrics_listen {addr}: {message}")]
+    Metrics { addr: String, message: String },
+}
+
+/// Everything a reload needs.
+pub struct Reloader {
+    pub path: PathBuf,
+    pub requests: mpsc::Sender<Request>,
+    pub shared: Arc<Shared>,
+    pub delivery: Delivery,
+}
+
+impl Reloader {
+    /// Read and validate the file; apply it only when it is entirely valid.
+    pub async fn reload(&self) -> Result<Arc<Config>, Vec<String>> {
+        let path = self.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let config = match loaded {
+            Ok(Ok(c)) => Arc::new(c),
+            Ok(Err(errors)) => return Err(errors.0.iter().map(|e| e.to_string()).collect()),
+            Err(e) => return Err(vec![format!("reload task failed: {e}")]),
+        };
+        let notifiers = Notifiers::build(&config).map_err(notifier_errors)?;
+        systemd::notify_reloading();
+        let (reply, done) = oneshot::channel();
+        let sent = self
+            .requests
+            .send(Request::Reload {
+                config: config.clone(),
+                reply,
+            })
+            .await;
+        if sent.is_err() || done.await.is_err() {
+            systemd::notify_ready();
+            return Err(vec!["the engine task has stopped".into()]);
+        }
+        self.delivery.set_notifiers(Arc::new(notifiers));
+        self.shared.retain_checks(&config);
+        self.shared.set_config(config.clone());
+        systemd::notify_ready();
+        tracing::info!(path = %self.path.display(), checks = config.checks.len(), "Configuration reloaded.");
+        Ok(config)
+    }
+}
+
+/// `oncalld run`: load the config, run until SIGTERM/SIGINT. Signal handlers are installed
+/// before anything else so an early SIGHUP cannot kill the process.
+pub async fn run(path: &Path) -> Result<(), StartError> {
+    let mut signals = Signals::new().map_err(|e| StartError::Signals(e.to_string()))?;
+    let config = config::load(path).map_err(StartError::Config)?;
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        loop {
+            if tx.send(signals.next().await).await.is_err() {
+                return;
+            }
+        }
+    });
+    run_until(path, config, rx).await
+}
+
+/// The daemon proper, until a [`Signal::Shutdown`] arrives (or the sender is dropped).
+pub async fn run_until(
+    path: &Path,
+    config: Config,
+    mut signals: mpsc::Receiver<Signal>,
+) -> Result<(), StartError> {
+    let config = Arc::new(config);
+    let state_dir = paths::state_dir(config.daemon.state_dir.as_deref());
+    let store_err = |e: crate::store::StoreError| StartError::Store {
+        path: state_dir.clone(),
+        message: e.to_string(),
+    };
+    let store = Store::open(&state_dir).map_err(store_err)?;
+    let side = Store::open(&state_dir).map_err(store_err)?;
+
+    let now = Timestamp::now();
+    let engine = Engine::restore(
+        config.clone(),
+        store.open_incidents().map_err(store_err)?,
+        store.active_silences(now).map_err(store_err)?,
+        store.next_incident_id().map_err(store_err)?,
+        store.next_silence_id().map_err(store_err)?,
+    );
+    let states = store.check_states().map_err(store_err)?;
+    let pending = store.pending_pages().map_err(store_err)?;
+
+    let notifiers = Notifiers::build(&config)
+        .map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
+    let side = Arc::new(Mutex::new(side));
+    let delivery = Delivery::new(side.clone(), Arc::new(notifiers));
+    let resumed = pending.len();
+    for p in pending {
+        delivery.resume(p.page, p.attempts, p.next_attempt_at);
+    }
+
+    let initial: Vec<_> = states
+        .iter()
+        .map(|s| (s.check.clone(), s.tracker, s.state_since))
+        .collect();
+    let shared = Arc::new(Shared::new(config.clone(), &initial));
+    let (report_tx, reports) = mpsc::channel(4096);
+    let trackers = states.into_iter().map(|s| (s.check, s.tracker)).collect();
+    let mut scheduler = Scheduler::start(&config.checks, trackers, report_tx);
+
+    let (request_tx, requests) = mpsc::channel(1024);
+    let (stop_engine, engine_stopped) = oneshot::channel::<()>();
+    let (reload_tx, mut reload_rx) = mpsc::channel::<Arc<Config>>(4);
+    let task = EngineTask {
+        engine,
+        store: Arc::new(Mutex::new(store)),
+        delivery: delivery.clone(),
+        shared: shared.clone(),
+        reports,
+        requests,
+        on_reload: Box::new(move |c| {
+            let _ = reload_tx.try_send(c.clone());
+        }),
+    };
+    let engine_handle = tokio::spawn(task.run(async {
+        let _ = engine_stopped.await;
+    }));
+
+    let reloader = Arc::new(Reloader {
+        path: path.to_path_buf(),
+        requests: request_tx.clone(),
+        shared: shared.clone(),
+        delivery: delivery.clone(),
+    });
+    let backend = Arc::new(DaemonBackend::new(
+        shared.clone(),
+        side,
+        request_tx,
+        delivery.clone(),
+        reloader.clone(),
+    ));
+    let api = crate::daemon::serve::start_api(&config, backend).await?;
+
+    tracing::info!(
+        state_dir = %state_dir.display(), socket = %api.socket.display(), checks = config.checks.len(),
+        resumed_pages = resumed, "oncalld started."
+    );
+    systemd::notify_ready();
+
+    loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                None | Some(Signal::Shutdown(_)) => break,
+                Some(Signal::Reload) => {
+                    if let Err(errors) = reloader.reload().await {
+                        for e in errors {
+                            tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
+                        }
+                    }
+                }
+            },
+            Some(new) = reload_rx.recv() => scheduler.reload(&new.checks).await,
+        }
+    }
+
+    systemd::notify_stopping();
+    tracing::info!("Shutting down.");
+    api.stop().await;
+    scheduler.shutdown().await;
+    let _ = stop_engine.send(());
+    let _ = engine_handle.await;
+    Ok(())
+}
+
+fn notifier_errors(errors: Vec<crate::notify::BuildError>) -> Vec<String> {
+    errors
+        .into_iter()
+        .map(|e| format!("notifiers.{}: {}", e.name, e.message))
+        .collect()
+}

@@ -1,0 +1,59 @@
+//! The smallest end-to-end path: a real target goes down, the real daemon opens an incident
+//! and pages the console, the target comes back and the incident resolves.
+
+mod daemon_support;
+
+use std::time::Duration;
+
+use daemon_support::{Daemon, Target};
+
+#[test]
+fn target_down_opens_an_incident_and_recovery_resolves_it() {
+    let target = Target::start();
+    let d = Daemon::start(&format!(
+        r#"
+[[check]]
+name = "web"
+type = "http"
+url = "{}"
+interval = "200ms"
+retry_interval = "100ms"
+retries = 2
+timeout = "1s"
+
+[notifiers.log]
+type = "console"
+
+[people.alice]
+notify = [{{ via = "log" }}]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["person:alice"]
+escalate_after = "1h"
+"#,
+        target.url()
+    ));
+    target.set_status(503);
+    let id = d.wait_for("an open incident", Duration::from_secs(10), || {
+        let s = d.json(&["status"]);
+        s["incidents"][0]["id"].as_u64()
+    });
+    let show = d.json(&["show", &id.to_string()]);
+    let kinds: Vec<&str> = show["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"triggered"), "{show}");
+    assert!(kinds.contains(&"paged"), "{show}");
+    assert_eq!(d.cli(&["status"]).status.code(), Some(2));
+
+    target.set_status(200);
+    d.wait_for("auto-resolve", Duration::from_secs(10), || {
+        let i = d.json(&["show", &id.to_string()]);
+        (i["incident"]["state"] == "resolved").then_some(())
+    });
+    assert_eq!(d.cli(&["status"]).status.code(), Some(0));
+}
