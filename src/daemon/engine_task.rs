@@ -76,12 +76,19 @@ impl EngineTask {
         let watchdog = crate::daemon::systemd::watchdog_interval();
         let mut ping =
             tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
+        // After a long step, one ping (not a burst of the missed ones).
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut step = Step::default();
             let deadline = self.engine.next_deadline();
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                // Before the inputs: a busy but healthy engine (a flood of reports) must not
+                // starve the watchdog. It is only ready when due, so it starves nothing.
+                _ = ping.tick(), if watchdog.is_some() => {
+                    crate::daemon::systemd::notify_watchdog();
+                }
                 Some(req) = self.requests.recv() => {
                     self.request(req, &mut step);
                     while step.len() < MAX_BATCH {
@@ -106,9 +113,6 @@ impl EngineTask {
                         Ok(actions) => step.absorb(actions),
                         Err(e) => tracing::error!(error = %e, "Engine tick failed."),
                     }
-                }
-                _ = ping.tick(), if watchdog.is_some() => {
-                    crate::daemon::systemd::notify_watchdog();
                 }
             }
             self.finish(step);
