@@ -52,17 +52,17 @@ struct Daemon {
 
 impl Daemon {
     fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(CONFIG, false)
     }
 
     /// With `journal`, `$JOURNAL_STREAM` names the daemon's stderr, as systemd sets it.
-    fn start_with(journal: bool) -> Self {
+    fn start_with(config: &str, journal: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
         for sub in ["state", "runtime", "home", "xdg", "cwd"] {
             std::fs::create_dir(p.join(sub)).unwrap();
         }
-        std::fs::write(p.join("checks.toml"), CONFIG).unwrap();
+        std::fs::write(p.join("checks.toml"), config).unwrap();
         let notify = UnixDatagram::bind(p.join("notify.sock")).unwrap();
         notify
             .set_read_timeout(Some(Duration::from_millis(200)))
@@ -279,7 +279,7 @@ fn oncalld_reload_over_the_socket_is_bracketed_too() {
 
 #[test]
 fn under_the_journal_log_lines_carry_syslog_priorities() {
-    let mut d = Daemon::start_with(true);
+    let mut d = Daemon::start_with(CONFIG, true);
     d.wait_for("READY=1", is("READY=1"));
     d.signal(Signal::SIGTERM);
     assert!(d.wait_exit().success());
@@ -294,4 +294,20 @@ fn under_the_journal_log_lines_carry_syslog_priorities() {
         assert!(!rest.starts_with(|c: char| c.is_ascii_digit()), "{line}");
         assert!(!line.contains('\u{1b}'), "colour in {line:?}");
     }
+}
+
+#[test]
+fn the_installed_example_config_serves_from_the_systemd_directories() {
+    // `make install` puts checks.example.toml in /etc/oncalld: it must leave `state_dir` and
+    // `socket` to $STATE_DIRECTORY/$RUNTIME_DIRECTORY, or the unit's sandbox would refuse it.
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/checks.example.toml"))
+            .unwrap();
+    let mut d = Daemon::start_with(&example, false);
+    d.wait_for("READY=1", is("READY=1"));
+    let status_line = get_status(&d.path("runtime/oncalld.sock"));
+    assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}");
+    assert!(d.path("state/oncalld.db").is_file());
+    d.signal(Signal::SIGTERM);
+    assert!(d.wait_exit().success());
 }
