@@ -36,6 +36,12 @@ pub enum Request {
     },
 }
 
+/// What an engine step answers a request with.
+type StepResult = Result<Vec<Action>, EngineError>;
+type Reply = oneshot::Sender<StepResult>;
+/// The scheduler's side of a reload.
+pub type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
+
 /// What the engine task works with.
 pub struct EngineTask {
     pub engine: Engine,
@@ -45,7 +51,7 @@ pub struct EngineTask {
     pub reports: mpsc::Receiver<CheckReport>,
     pub requests: mpsc::Receiver<Request>,
     /// Called with each new config after the engine took it (the scheduler's reload).
-    pub on_reload: Box<dyn FnMut(&Arc<Config>) + Send>,
+    pub on_reload: OnReload,
 }
 
 /// Everything one step produced, applied after the commit.
@@ -53,10 +59,7 @@ pub struct EngineTask {
 struct Step {
     batch: Batch,
     pages: Vec<Page>,
-    replies: Vec<(
-        oneshot::Sender<Result<Vec<Action>, EngineError>>,
-        Result<Vec<Action>, EngineError>,
-    )>,
+    replies: Vec<(Reply, StepResult)>,
     reload_replies: Vec<oneshot::Sender<()>>,
 }
 
@@ -76,12 +79,19 @@ impl EngineTask {
         let watchdog = crate::daemon::systemd::watchdog_interval();
         let mut ping =
             tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
+        // After a long step, one ping (not a burst of the missed ones).
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut step = Step::default();
             let deadline = self.engine.next_deadline();
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                // Before the inputs: a busy but healthy engine (a flood of reports) must not
+                // starve the watchdog. It is only ready when due, so it starves nothing.
+                _ = ping.tick(), if watchdog.is_some() => {
+                    crate::daemon::systemd::notify_watchdog();
+                }
                 Some(req) = self.requests.recv() => {
                     self.request(req, &mut step);
                     while step.len() < MAX_BATCH {
@@ -106,9 +116,6 @@ impl EngineTask {
                         Ok(actions) => step.absorb(actions),
                         Err(e) => tracing::error!(error = %e, "Engine tick failed."),
                     }
-                }
-                _ = ping.tick(), if watchdog.is_some() => {
-                    crate::daemon::systemd::notify_watchdog();
                 }
             }
             self.finish(step);
