@@ -9,10 +9,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_oncalld");
 
-/// A config with a console notifier and a one-step policy, plus `checks`.
+/// A config with its state and socket in `dir`, a console notifier and a one-step policy,
+/// plus `checks`.
 fn config(dir: &Path, checks: &str) -> PathBuf {
     let text = format!(
         r#"
+[daemon]
+state_dir = "{state}"
+socket = "{socket}"
+
 [notifiers.log]
 type = "console"
 
@@ -23,7 +28,9 @@ notify = ["notifier:log"]
 escalate_after = "15m"
 
 {checks}
-"#
+"#,
+        state = dir.join("state").display(),
+        socket = dir.join("oncalld.sock").display(),
     );
     let path = dir.join("checks.toml");
     std::fs::write(&path, text).unwrap();

@@ -5,6 +5,7 @@
 //! Waits are bounded (a hung daemon fails the test after `PATIENCE`), never asserted on.
 
 use std::io::{Read, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -51,21 +52,27 @@ struct Daemon {
 
 impl Daemon {
     fn start() -> Self {
+        Self::start_with(CONFIG, false)
+    }
+
+    /// With `journal`, `$JOURNAL_STREAM` names the daemon's stderr, as systemd sets it.
+    fn start_with(config: &str, journal: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        for sub in ["state", "runtime", "home", "xdg"] {
+        for sub in ["state", "runtime", "home", "xdg", "cwd"] {
             std::fs::create_dir(p.join(sub)).unwrap();
         }
-        std::fs::write(p.join("checks.toml"), CONFIG).unwrap();
+        std::fs::write(p.join("checks.toml"), config).unwrap();
         let notify = UnixDatagram::bind(p.join("notify.sock")).unwrap();
         notify
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
         let log = std::fs::File::create(p.join("daemon.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_oncalld"))
-            .arg("run")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_oncalld"));
+        cmd.arg("run")
             .arg("-c")
             .arg(p.join("checks.toml"))
+            .current_dir(p.join("cwd"))
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("NOTIFY_SOCKET", p.join("notify.sock"))
@@ -75,7 +82,12 @@ impl Daemon {
             .env("HOME", p.join("home"))
             .env("XDG_STATE_HOME", p.join("xdg"))
             .env("XDG_RUNTIME_DIR", p.join("xdg"))
-            .env("ONCALLD_LOG", "debug")
+            .env("ONCALLD_LOG", "debug");
+        if journal {
+            let meta = log.metadata().unwrap();
+            cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -165,12 +177,15 @@ fn get_status(socket: &Path) -> String {
     response.lines().next().unwrap_or_default().to_string()
 }
 
+fn count(seen: &[String], state: &'static str) -> usize {
+    seen.iter().filter(|m| is(state)(m)).count()
+}
+
 fn dir_is_empty(dir: &Path) -> bool {
     std::fs::read_dir(dir).unwrap().next().is_none()
 }
 
 #[test]
-#[ignore = "needs the daemon runtime; enabled by the lead"]
 fn ready_comes_once_the_socket_serves_in_the_systemd_directories() {
     let mut d = Daemon::start();
     d.wait_for("READY=1", is("READY=1"));
@@ -183,12 +198,14 @@ fn ready_comes_once_the_socket_serves_in_the_systemd_directories() {
     // Nothing fell back to the user's own directories.
     assert!(dir_is_empty(&d.path("home")), "wrote under $HOME");
     assert!(dir_is_empty(&d.path("xdg")), "wrote under $XDG_*");
-    let ready_count = d.seen.iter().filter(|m| is("READY=1")(m)).count();
-    assert_eq!(ready_count, 1);
+    assert!(
+        dir_is_empty(&d.path("cwd")),
+        "wrote in the working directory"
+    );
+    assert_eq!(count(&d.seen, "READY=1"), 1);
 }
 
 #[test]
-#[ignore = "needs the daemon runtime; enabled by the lead"]
 fn watchdog_pings_keep_coming() {
     let mut d = Daemon::start();
     d.wait_for("READY=1", is("READY=1"));
@@ -198,7 +215,6 @@ fn watchdog_pings_keep_coming() {
 }
 
 #[test]
-#[ignore = "needs the daemon runtime; enabled by the lead"]
 fn sighup_is_bracketed_by_reloading_and_ready() {
     let mut d = Daemon::start();
     d.wait_for("READY=1", is("READY=1"));
@@ -216,7 +232,6 @@ fn sighup_is_bracketed_by_reloading_and_ready() {
 }
 
 #[test]
-#[ignore = "needs the daemon runtime; enabled by the lead"]
 fn sigterm_sends_stopping_and_exits_zero() {
     let mut d = Daemon::start();
     d.wait_for("READY=1", is("READY=1"));
@@ -224,4 +239,75 @@ fn sigterm_sends_stopping_and_exits_zero() {
     d.wait_for("STOPPING=1", is("STOPPING=1"));
     let status = d.wait_exit();
     assert!(status.success(), "exit status {status}");
+    // Exactly one READY=1 over the whole life, and the socket is cleaned up.
+    assert_eq!(count(&d.seen, "READY=1"), 1, "{:#?}", d.seen);
+    assert!(!d.path("runtime/oncalld.sock").exists());
+}
+
+#[test]
+fn a_refused_reload_still_ends_with_ready() {
+    let mut d = Daemon::start();
+    d.wait_for("READY=1", is("READY=1"));
+    std::fs::write(d.path("checks.toml"), "[[check]]\nname = 7\n").unwrap();
+    d.signal(Signal::SIGHUP);
+    d.wait_for("RELOADING=1", is("RELOADING=1"));
+    // systemd keeps the unit "reloading" until READY=1: it is owed even for a refused file.
+    let from = d.seen.len();
+    d.wait_for("READY=1 after the refused reload", is("READY=1"));
+    let refused = d.seen[from..]
+        .iter()
+        .any(|m| m.starts_with("STATUS=Reload refused"));
+    assert!(refused, "no STATUS about the refusal: {:#?}", d.seen);
+    let status_line = get_status(&d.path("runtime/oncalld.sock"));
+    assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}");
+}
+
+#[test]
+fn oncalld_reload_over_the_socket_is_bracketed_too() {
+    let mut d = Daemon::start();
+    d.wait_for("READY=1", is("READY=1"));
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .arg("reload")
+        .arg("--socket")
+        .arg(d.path("runtime/oncalld.sock"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    d.wait_for("RELOADING=1", is("RELOADING=1"));
+    d.wait_for("READY=1 after the reload", is("READY=1"));
+}
+
+#[test]
+fn under_the_journal_log_lines_carry_syslog_priorities() {
+    let mut d = Daemon::start_with(CONFIG, true);
+    d.wait_for("READY=1", is("READY=1"));
+    d.signal(Signal::SIGTERM);
+    assert!(d.wait_exit().success());
+    let log = std::fs::read_to_string(d.path("daemon.log")).unwrap();
+    let started = log.lines().find(|l| l.contains("oncalld started."));
+    let started = started.unwrap_or_else(|| d.fail("no start-up line"));
+    assert!(started.starts_with("<6>"), "{started}");
+    for line in log.lines() {
+        // sd-daemon(3) prefix, then the message: no timestamp of our own, no colour.
+        let rest = line.strip_prefix('<').and_then(|l| l.get(2..));
+        let rest = rest.unwrap_or_else(|| d.fail(&format!("no priority prefix: {line:?}")));
+        assert!(!rest.starts_with(|c: char| c.is_ascii_digit()), "{line}");
+        assert!(!line.contains('\u{1b}'), "colour in {line:?}");
+    }
+}
+
+#[test]
+fn the_installed_example_config_serves_from_the_systemd_directories() {
+    // `make install` puts checks.example.toml in /etc/oncalld: it must leave `state_dir` and
+    // `socket` to $STATE_DIRECTORY/$RUNTIME_DIRECTORY, or the unit's sandbox would refuse it.
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/checks.example.toml"))
+            .unwrap();
+    let mut d = Daemon::start_with(&example, false);
+    d.wait_for("READY=1", is("READY=1"));
+    let status_line = get_status(&d.path("runtime/oncalld.sock"));
+    assert!(status_line.starts_with("HTTP/1.1 200"), "{status_line}");
+    assert!(d.path("state/oncalld.db").is_file());
+    d.signal(Signal::SIGTERM);
+    assert!(d.wait_exit().success());
 }

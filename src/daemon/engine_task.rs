@@ -22,22 +22,25 @@ use crate::store::{Batch, CheckStateRow, Store};
 /// Most queued inputs folded into one committed step.
 const MAX_BATCH: usize = 1024;
 
-/// Where the answer to one socket command goes once its step is committed.
-type Reply = oneshot::Sender<Result<Vec<Action>, EngineError>>;
-
-/// Called with each new config after the engine took it.
-type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
-
 /// A request from the socket API to the engine task.
 pub enum Request {
     /// An engine input; the reply comes after the step is durable.
-    Input { input: Input, reply: Reply },
+    Input {
+        input: Input,
+        reply: oneshot::Sender<Result<Vec<Action>, EngineError>>,
+    },
     /// Apply an already validated config.
     Reload {
         config: Arc<Config>,
         reply: oneshot::Sender<()>,
     },
 }
+
+/// What an engine step answers a request with.
+type StepResult = Result<Vec<Action>, EngineError>;
+type Reply = oneshot::Sender<StepResult>;
+/// The scheduler's side of a reload.
+pub type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
 
 /// What the engine task works with.
 pub struct EngineTask {
@@ -56,7 +59,7 @@ pub struct EngineTask {
 struct Step {
     batch: Batch,
     pages: Vec<Page>,
-    replies: Vec<(Reply, Result<Vec<Action>, EngineError>)>,
+    replies: Vec<(Reply, StepResult)>,
     reload_replies: Vec<oneshot::Sender<()>>,
 }
 
@@ -80,12 +83,19 @@ impl EngineTask {
         let watchdog = crate::daemon::systemd::watchdog_interval();
         let mut ping =
             tokio::time::interval(watchdog.unwrap_or(std::time::Duration::from_secs(3600)));
+        // After a long step, one ping (not a burst of the missed ones).
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut step = Step::default();
             let deadline = self.engine.next_deadline();
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
+                // Before the inputs: a busy but healthy engine (a flood of reports) must not
+                // starve the watchdog. It is only ready when due, so it starves nothing.
+                _ = ping.tick(), if watchdog.is_some() => {
+                    crate::daemon::systemd::notify_watchdog();
+                }
                 Some(req) = self.requests.recv() => {
                     self.request(req, &mut step);
                     while step.len() < MAX_BATCH {
@@ -110,9 +120,6 @@ impl EngineTask {
                         Ok(actions) => step.absorb(actions),
                         Err(e) => tracing::error!(error = %e, "Engine tick failed."),
                     }
-                }
-                _ = ping.tick(), if watchdog.is_some() => {
-                    crate::daemon::systemd::notify_watchdog();
                 }
             }
             self.finish(step);

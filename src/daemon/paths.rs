@@ -1,64 +1,24 @@
-//! Where the daemon keeps its files when the config does not say (SPEC §3, `[daemon]`).
+//! Where the daemon keeps its database when the config does not say (SPEC §3, `[daemon]`).
 //!
-//! Under systemd the unit's `StateDirectory=`/`RuntimeDirectory=` hand us
-//! `$STATE_DIRECTORY`/`$RUNTIME_DIRECTORY`, already created with the right owner and mode;
-//! as root outside systemd we use the FHS locations; as a user, the XDG base directories.
-//! The environment is read through a lookup function so tests need not mutate it.
+//! Under systemd the unit's `StateDirectory=` hands us `$STATE_DIRECTORY`, already created
+//! with the right owner and mode; as root outside systemd we use the FHS location; as a user,
+//! the XDG base directory. The environment is read through a lookup function so tests need
+//! not mutate it.
+//!
+//! The socket's default (`$RUNTIME_DIRECTORY/oncalld.sock`, ...) lives with the socket API,
+//! in [`crate::api::default_socket_path`], because the CLI needs it as much as the daemon.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The directory name under /var/lib, /run and the XDG directories.
+/// The directory name under /var/lib and the XDG state directory.
 const APP: &str = "oncalld";
-/// The socket's file name inside the runtime directory.
-const SOCKET_FILE: &str = "oncalld.sock";
 
 /// The directory holding the SQLite database: `state_dir` from the config, else
 /// `$STATE_DIRECTORY` (its first entry, systemd joins several with `:`), else
 /// `/var/lib/oncalld` as root, else `$XDG_STATE_HOME/oncalld`, else `~/.local/state/oncalld`.
 pub fn state_dir(config: Option<&Path>) -> PathBuf {
     state_dir_with(config, &env_lookup, is_root())
-}
-
-/// The control socket: `socket` from the config, else `$RUNTIME_DIRECTORY/oncalld.sock`,
-/// else `/run/oncalld/oncalld.sock` as root, else `$XDG_RUNTIME_DIR/oncalld.sock`, else
-/// `/tmp/oncalld-<uid>/oncalld.sock` (no XDG runtime dir: e.g. `su` without a login session).
-pub fn socket_path(config: Option<&Path>) -> PathBuf {
-    socket_path_with(
-        config,
-        &env_lookup,
-        is_root(),
-        nix::unistd::getuid().as_raw(),
-    )
-}
-
-/// The socket a client (`oncalld status`) talks to when neither `--socket` nor
-/// `$ONCALLD_SOCKET` is given. It is the daemon's default for this user ([`socket_path`]) if
-/// that exists; else, for a user without a daemon of their own, the system service's
-/// `/run/oncalld/oncalld.sock` if it exists (operators in the `oncalld` group, see
-/// docs/SERVICE.md); else the user default, so the error names the socket SPEC §3 promises.
-pub fn client_socket_path() -> PathBuf {
-    client_socket_path_with(
-        &env_lookup,
-        is_root(),
-        nix::unistd::getuid().as_raw(),
-        &|p| p.exists(),
-    )
-}
-
-/// [`client_socket_path`] with the environment, ids and file-existence test given.
-pub fn client_socket_path_with(
-    env: &dyn Fn(&str) -> Option<OsString>,
-    root: bool,
-    uid: u32,
-    exists: &dyn Fn(&Path) -> bool,
-) -> PathBuf {
-    let own = socket_path_with(None, env, root, uid);
-    let system = PathBuf::from("/run").join(APP).join(SOCKET_FILE);
-    if !exists(&own) && exists(&system) {
-        return system;
-    }
-    own
 }
 
 /// [`state_dir`] with the environment and the euid given.
@@ -80,28 +40,6 @@ pub fn state_dir_with(
         return dir.join(APP);
     }
     home_dir(env).join(".local/state").join(APP)
-}
-
-/// [`socket_path`] with the environment, the euid and the uid given.
-pub fn socket_path_with(
-    config: Option<&Path>,
-    env: &dyn Fn(&str) -> Option<OsString>,
-    root: bool,
-    uid: u32,
-) -> PathBuf {
-    if let Some(path) = config {
-        return path.to_path_buf();
-    }
-    if let Some(dir) = first_entry(env("RUNTIME_DIRECTORY")) {
-        return dir.join(SOCKET_FILE);
-    }
-    if root {
-        return PathBuf::from("/run").join(APP).join(SOCKET_FILE);
-    }
-    if let Some(dir) = absolute(env("XDG_RUNTIME_DIR")) {
-        return dir.join(SOCKET_FILE);
-    }
-    PathBuf::from(format!("/tmp/{APP}-{uid}")).join(SOCKET_FILE)
 }
 
 /// The first path of a `:`-separated systemd directory list, ignoring an empty value.
@@ -189,50 +127,6 @@ mod tests {
         assert_eq!(
             state_dir_with(None, &e, false),
             Path::new("/home/a/.local/state/oncalld")
-        );
-    }
-
-    #[test]
-    fn a_client_without_its_own_daemon_finds_the_system_service() {
-        let user = env(&[("XDG_RUNTIME_DIR", "/run/user/1000")]);
-        let own = Path::new("/run/user/1000/oncalld.sock");
-        let system = Path::new("/run/oncalld/oncalld.sock");
-        let only_system = |p: &Path| p == system;
-        let both = |p: &Path| p == system || p == own;
-        let neither = |_: &Path| false;
-        assert_eq!(
-            client_socket_path_with(&user, false, 1000, &only_system),
-            system
-        );
-        assert_eq!(client_socket_path_with(&user, false, 1000, &both), own);
-        assert_eq!(client_socket_path_with(&user, false, 1000, &neither), own);
-        assert_eq!(client_socket_path_with(&user, true, 0, &neither), system);
-    }
-
-    #[test]
-    fn socket_path_follows_the_documented_order() {
-        let all = env(&[
-            ("RUNTIME_DIRECTORY", "/run/oncalld"),
-            ("XDG_RUNTIME_DIR", "/run/user/1000"),
-        ]);
-        let cfg = Path::new("/run/x.sock");
-        assert_eq!(socket_path_with(Some(cfg), &all, false, 1000), cfg);
-        assert_eq!(
-            socket_path_with(None, &all, false, 1000),
-            Path::new("/run/oncalld/oncalld.sock")
-        );
-        let user = env(&[("XDG_RUNTIME_DIR", "/run/user/1000")]);
-        assert_eq!(
-            socket_path_with(None, &user, true, 0),
-            Path::new("/run/oncalld/oncalld.sock")
-        );
-        assert_eq!(
-            socket_path_with(None, &user, false, 1000),
-            Path::new("/run/user/1000/oncalld.sock")
-        );
-        assert_eq!(
-            socket_path_with(None, &env(&[]), false, 1000),
-            Path::new("/tmp/oncalld-1000/oncalld.sock")
         );
     }
 }

@@ -47,11 +47,35 @@ pub struct Reloader {
     pub requests: mpsc::Sender<Request>,
     pub shared: Arc<Shared>,
     pub delivery: Delivery,
+    /// One reload at a time (SIGHUP and `oncalld reload` may race), so each RELOADING=1 is
+    /// answered by its own READY=1 before the next starts.
+    serial: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
     /// Read and validate the file; apply it only when it is entirely valid.
+    ///
+    /// Bracketed by `RELOADING=1` ... `READY=1` whatever the outcome: systemd marks the unit
+    /// "reloading" from the first until the second, so a `READY=1` is owed even when the new
+    /// file is refused (the old config keeps running, which *is* ready). `RELOADING=1` goes out
+    /// before the file is read, so the reload's whole duration is covered and the
+    /// `MONOTONIC_USEC` stamp follows the SIGHUP (what `Type=notify-reload` checks).
     pub async fn reload(&self) -> Result<Arc<Config>, Vec<String>> {
+        let _one_at_a_time = self.serial.lock().await;
+        systemd::notify_reloading();
+        let outcome = self.load_and_apply().await;
+        match &outcome {
+            Ok(config) => systemd::notify_status(&serving_status(config)),
+            Err(errors) => systemd::notify_status(&format!(
+                "Reload refused ({} error(s), see the journal); running the previous configuration",
+                errors.len()
+            )),
+        }
+        systemd::notify_ready();
+        outcome
+    }
+
+    async fn load_and_apply(&self) -> Result<Arc<Config>, Vec<String>> {
         let path = self.path.clone();
         let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
         let config = match loaded {
@@ -60,7 +84,6 @@ impl Reloader {
             Err(e) => return Err(vec![format!("reload task failed: {e}")]),
         };
         let notifiers = Notifiers::build(&config).map_err(notifier_errors)?;
-        systemd::notify_reloading();
         let (reply, done) = oneshot::channel();
         let sent = self
             .requests
@@ -70,16 +93,19 @@ impl Reloader {
             })
             .await;
         if sent.is_err() || done.await.is_err() {
-            systemd::notify_ready();
             return Err(vec!["the engine task has stopped".into()]);
         }
         self.delivery.set_notifiers(Arc::new(notifiers));
         self.shared.retain_checks(&config);
         self.shared.set_config(config.clone());
-        systemd::notify_ready();
         tracing::info!(path = %self.path.display(), checks = config.checks.len(), "Configuration reloaded.");
         Ok(config)
     }
+}
+
+/// The `STATUS=` line `systemctl status oncalld` shows while the daemon runs.
+fn serving_status(config: &Config) -> String {
+    format!("Running {} check(s)", config.checks.len())
 }
 
 /// `oncalld run`: load the config, run until SIGTERM/SIGINT. Signal handlers are installed
@@ -165,6 +191,7 @@ pub async fn run_until(
         requests: request_tx.clone(),
         shared: shared.clone(),
         delivery: delivery.clone(),
+        serial: tokio::sync::Mutex::new(()),
     });
     let backend = Arc::new(DaemonBackend::new(
         shared.clone(),
@@ -179,6 +206,9 @@ pub async fn run_until(
         state_dir = %state_dir.display(), socket = %api.socket.display(), checks = config.checks.len(),
         resumed_pages = resumed, "oncalld started."
     );
+    // Only now: the store is open, pending pages are resumed and the socket accepts
+    // connections (start_api returns after listen(2)).
+    systemd::notify_status(&serving_status(&config));
     systemd::notify_ready();
 
     loop {
@@ -198,6 +228,7 @@ pub async fn run_until(
     }
 
     systemd::notify_stopping();
+    systemd::notify_status("Shutting down");
     tracing::info!("Shutting down.");
     api.stop().await;
     scheduler.shutdown().await;

@@ -56,6 +56,8 @@ impl CheckReport {
 
 /// The running checks. Dropping it stops every check task (their stop channels close).
 pub struct Scheduler {
+    /// The origin of every check's phase.
+    epoch: Instant,
     runtime: tokio::runtime::Handle,
     /// Dropping it ends the probe thread (after the tasks, which stop with their senders).
     _end_runtime: Option<oneshot::Sender<()>>,
@@ -95,6 +97,7 @@ impl Scheduler {
             }
         };
         let mut scheduler = Scheduler {
+            epoch: Instant::now(),
             runtime,
             _end_runtime: end,
             probes: Probes::new(),
@@ -155,7 +158,15 @@ impl Scheduler {
         let config = Arc::new(check.clone());
         let (stop_tx, stop_rx) = oneshot::channel();
         let step = step(&config, &tracker);
-        let first_due = Instant::now() + spread(&config.name, step);
+        // Offsets count from the scheduler's start, so checks share the SLOT grid; a check
+        // added by a reload takes its first slot from now on.
+        let first_due = self.epoch + spread(&config.name, step);
+        let now = Instant::now();
+        let first_due = if first_due >= now {
+            first_due
+        } else {
+            next_due(first_due, step, now)
+        };
         let run = CheckRun {
             config: config.clone(),
             probe: self.probes.build(&config.probe),
@@ -212,7 +223,12 @@ fn step(config: &CheckConfig, tracker: &CheckTracker) -> Duration {
     d.max(Duration::from_millis(1))
 }
 
-/// A fixed offset in `[0, interval)` from the name (FNV-1a): spread, and stable.
+/// Due times of checks with intervals of 2 s or more fall on this grid, so the checks due in
+/// the same 250 ms share one wake-up of the probe thread (fewer context switches per probe).
+const SLOT: Duration = Duration::from_millis(250);
+
+/// A fixed offset in `[0, interval)` from the name (FNV-1a): spread, and stable; on the
+/// [`SLOT`] grid for intervals of 2 s and more.
 fn spread(name: &str, interval: Duration) -> Duration {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in name.bytes() {
@@ -220,7 +236,11 @@ fn spread(name: &str, interval: Duration) -> Duration {
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     let nanos = interval.as_nanos().max(1);
-    Duration::from_nanos((u128::from(h) % nanos) as u64)
+    let mut offset = u128::from(h) % nanos;
+    if interval >= 20 * SLOT {
+        offset -= offset % SLOT.as_nanos();
+    }
+    Duration::from_nanos(offset as u64)
 }
 
 /// The next due time after `due`: one step later, skipping slots already past (a probe that
@@ -302,8 +322,13 @@ mod tests {
         assert_eq!(spread("web", i), spread("web", i));
         assert_ne!(spread("web", i), spread("web2", i));
         for n in 0..1000 {
-            assert!(spread(&format!("check-{n}"), i) < i);
+            let d = spread(&format!("check-{n}"), i);
+            assert!(d < i);
+            assert_eq!(d.as_nanos() % SLOT.as_nanos(), 0, "on the grid");
         }
+        // Short intervals (tests, fast checks) are not put on the grid.
+        let short = Duration::from_millis(200);
+        assert!((0..50).any(|n| spread(&format!("c{n}"), short).as_nanos() % 1_000_000 != 0));
     }
 
     #[test]

@@ -62,36 +62,34 @@ impl CommandCheck {
             }
         };
         group.disarm();
-        let status = match status {
-            Ok(s) => s,
-            Err(e) => return Verdict::unknown(format!("cannot wait for {program}: {e}")),
-        };
-        let (message, perf) = parse_output(&out);
-        let message = if message.is_empty() {
-            match crate::probe::one_line(&err) {
-                e if e.is_empty() => "(no output)".to_string(),
-                e => format!("(no output) stderr: {e}"),
-            }
-        } else {
-            message
-        };
-        let verdict = match status.code() {
-            Some(code) => {
-                let s = Status::from_exit_code(code);
-                if (0..=3).contains(&code) {
-                    Verdict::new(s, message)
-                } else {
-                    Verdict::new(s, format!("{message} (exit code {code})"))
-                }
-            }
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                let sig = status.signal().unwrap_or(0);
-                Verdict::unknown(format!("{message} (killed by signal {sig})"))
-            }
-        };
-        verdict.with_perfdata(perf)
+        match status {
+            Ok(status) => verdict(status, &out, &err),
+            Err(e) => Verdict::unknown(format!("cannot wait for {program}: {e}")),
+        }
     }
+}
+
+/// The plugin's verdict from its exit status and output.
+fn verdict(status: std::process::ExitStatus, out: &str, err: &str) -> Verdict {
+    let (message, perf) = parse_output(out);
+    let message = if message.is_empty() {
+        match crate::probe::one_line(err) {
+            e if e.is_empty() => "(no output)".to_string(),
+            e => format!("(no output) stderr: {e}"),
+        }
+    } else {
+        message
+    };
+    let verdict = match status.code() {
+        Some(code @ 0..=3) => Verdict::new(Status::from_exit_code(code), message),
+        Some(code) => Verdict::unknown(format!("{message} (exit code {code})")),
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            let sig = status.signal().unwrap_or(0);
+            Verdict::unknown(format!("{message} (killed by signal {sig})"))
+        }
+    };
+    verdict.with_perfdata(perf)
 }
 
 impl Probe for CommandCheck {
