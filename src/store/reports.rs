@@ -1,0 +1,84 @@
+//! Slim queries for `oncalld report`: a year of history is ~100,000 incidents and a million
+//! events, so the report reads only the columns it counts with (no escalation JSON, no event
+//! messages) and lets SQLite find each incident's first acknowledgement.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use rusqlite::params;
+
+use super::codec::{from_opt_ts, from_ts, incident_state, to_u64, ts};
+use super::{Store, StoreError};
+use crate::core::model::{EventKind, Incident, IncidentId, IncidentState};
+
+/// One incident as a report counts it: when it opened, was acked and resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentSummary {
+    pub id: IncidentId,
+    pub check: String,
+    pub state: IncidentState,
+    pub opened_at: Timestamp,
+    /// The *current* acknowledgement (cleared by an ack timeout, replaced by a re-ack); the
+    /// first one is in the events, see [`Store::first_acks`].
+    pub acked_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+}
+
+impl From<&Incident> for IncidentSummary {
+    fn from(i: &Incident) -> Self {
+        IncidentSummary {
+            id: i.id,
+            check: i.check.clone(),
+            state: i.state,
+            opened_at: i.opened_at,
+            acked_at: i.acked_at,
+            resolved_at: i.resolved_at,
+        }
+    }
+}
+
+impl Store {
+    /// Incidents opened in `[from, to)`, oldest first (off the `opened_at` index).
+    pub fn incident_summaries(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<IncidentSummary>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, check_name, state, opened_at, acked_at, resolved_at FROM incidents
+             WHERE opened_at >= ?1 AND opened_at < ?2 ORDER BY opened_at, id",
+        )?;
+        let mut rows = stmt.query(params![ts(from)?, ts(to)?])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            out.push(IncidentSummary {
+                id: to_u64(r.get(0)?, "incidents.id")?,
+                check: r.get(1)?,
+                state: incident_state(&r.get::<_, String>(2)?)?,
+                opened_at: from_ts(r.get(3)?)?,
+                acked_at: from_opt_ts(r.get(4)?)?,
+                resolved_at: from_opt_ts(r.get(5)?)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The first acknowledgement of every incident acked at or after `since`:
+    /// `MIN(at) ... GROUP BY incident` over the `acknowledged` events, read off the
+    /// `(kind, at)` index. `incidents.acked_at` is not enough: an ack timeout or an escalation
+    /// by hand clears it and a later ack replaces it, while MTTA counts the first one.
+    pub fn first_acks(
+        &self,
+        since: Timestamp,
+    ) -> Result<HashMap<IncidentId, Timestamp>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT incident, MIN(at) FROM events WHERE kind = ?1 AND at >= ?2 GROUP BY incident",
+        )?;
+        let mut rows = stmt.query(params![EventKind::Acknowledged.as_str(), ts(since)?])?;
+        let mut out = HashMap::new();
+        while let Some(r) = rows.next()? {
+            out.insert(to_u64(r.get(0)?, "events.incident")?, from_ts(r.get(1)?)?);
+        }
+        Ok(out)
+    }
+}
