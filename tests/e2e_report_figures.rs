@@ -142,8 +142,16 @@ fn report_figures_and_postmortem_edge_cases() {
         local(s_never.opened_at, &jiff::tz::TimeZone::UTC)
     )));
 
-    // Acked with a message: the ack line carries it.
+    // Acked with a message: the ack line carries it. A note written after the resolve (as
+    // postmortem notes often are) still lands in its section.
+    d.ok(&[
+        "note",
+        &acked.to_string(),
+        "lesson: written after the resolve",
+    ]);
     let md = d.ok(&["postmortem", &acked.to_string()]);
+    let lessons = section(&md, "## Lessons Learned");
+    assert!(lessons.contains("- written after the resolve — _"), "{md}");
     assert!(
         md.contains(&format!("**Acknowledged** by {} after", me())),
         "{md}"
