@@ -37,11 +37,7 @@ pub fn postmortem(
         .unwrap_or(now)
         .checked_add(1.hour())
         .unwrap_or(now);
-    let transitions: Vec<_> = store
-        .transitions(Some(&incident.check), Some(before))?
-        .into_iter()
-        .filter(|t| t.at <= after)
-        .collect();
+    let transitions = store.transitions_between(Some(&incident.check), before, after)?;
     let input = postmortem::PostmortemInput {
         incident: &incident,
         events: &events,
@@ -68,11 +64,7 @@ pub fn report(
 ) -> Result<stats::Report, StoreError> {
     let incidents = store.incident_summaries(from, to)?;
     let first_acks = store.first_acks(from)?;
-    let mut transitions: Vec<_> = store
-        .transitions(None, Some(from))?
-        .into_iter()
-        .filter(|t| t.at < to)
-        .collect();
+    let mut transitions = store.transitions_between(None, from, to)?;
     let checks: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
     for name in &checks {
         if let Some(t) = store.last_transition_before(name, from)? {

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rusqlite::params;
 
-use super::codec::{from_opt_ts, from_ts, incident_state, to_u64, ts};
+use super::codec::{check_state, collect, from_opt_ts, from_ts, incident_state, to_u64, ts};
 use super::{Store, StoreError};
-use crate::core::model::{EventKind, Incident, IncidentId, IncidentState};
+use crate::core::model::{CheckTransitionRecord, EventKind, Incident, IncidentId, IncidentState};
 
 /// One incident as a report counts it: when it opened, was acked and resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,5 +80,40 @@ impl Store {
             out.insert(to_u64(r.get(0)?, "events.incident")?, from_ts(r.get(1)?)?);
         }
         Ok(out)
+    }
+
+    /// Transitions with `from <= at < to`, of one check or of all, oldest first: a postmortem
+    /// reads its check's around the incident, a report those of its window (off the
+    /// `(check_name, at)` or `(at)` index; never the history after the window).
+    pub fn transitions_between(
+        &self,
+        check: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<CheckTransitionRecord>, StoreError> {
+        let cols = "SELECT check_name, at, from_state, to_state, message FROM check_transitions";
+        let range = params![ts(from)?, ts(to)?];
+        let decode = |r: &rusqlite::Row<'_>| {
+            Ok(CheckTransitionRecord {
+                check: r.get(0)?,
+                at: from_ts(r.get(1)?)?,
+                from: check_state(&r.get::<_, String>(2)?)?,
+                to: check_state(&r.get::<_, String>(3)?)?,
+                message: r.get(4)?,
+            })
+        };
+        match check {
+            Some(check) => {
+                let sql = format!(
+                    "{cols} WHERE check_name = ?3 AND at >= ?1 AND at < ?2 ORDER BY at, id"
+                );
+                let p = params![ts(from)?, ts(to)?, check];
+                collect(&mut self.conn.prepare_cached(&sql)?, p, decode)
+            }
+            None => {
+                let sql = format!("{cols} WHERE at >= ?1 AND at < ?2 ORDER BY at, id");
+                collect(&mut self.conn.prepare_cached(&sql)?, range, decode)
+            }
+        }
     }
 }
