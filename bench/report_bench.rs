@@ -78,6 +78,7 @@ fn main() -> BoxResult<()> {
             total["availability_percent"].as_f64().unwrap_or(f64::NAN)
         );
     }
+    parts(&store, from, now)?;
     for run in 1..=3 {
         let t = Instant::now();
         let md = gather::postmortem(&store, &config, big, now)?.ok_or("no big incident")?;
@@ -87,6 +88,24 @@ fn main() -> BoxResult<()> {
             md.lines().count()
         );
     }
+    Ok(())
+}
+
+/// Where the report's time goes: each store query on its own.
+fn parts(store: &Store, from: Timestamp, to: Timestamp) -> BoxResult<()> {
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let n = store.incident_summaries(from, to)?.len();
+    println!("  incident_summaries: {n} rows, {:.0} ms", ms(t));
+    let t = Instant::now();
+    let n = store.first_acks(from)?.len();
+    println!("  first_acks: {n} rows, {:.0} ms", ms(t));
+    let t = Instant::now();
+    let n = store.report_transitions(from, to)?.len();
+    println!("  report_transitions: {n} rows, {:.0} ms", ms(t));
+    let t = Instant::now();
+    let n = store.report_pages(from, to)?.len();
+    println!("  report_pages: {n} rows, {:.0} ms", ms(t));
     Ok(())
 }
 

@@ -136,3 +136,59 @@ notify = ["person:alice"]
     let db = &r.checks.iter().find(|c| c.check == "db").unwrap().figures;
     assert_eq!(db.down_seconds, 190.0);
 }
+
+#[test]
+fn report_pages_and_transitions_are_the_windows_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    seed(&mut store);
+    let mut to_hook = page(2, 5, "ops", "hook", 30);
+    to_hook.to = None;
+    store
+        .commit(&Batch {
+            pages: vec![
+                page(2, 2, "alice", "mail", 10),
+                to_hook,
+                page(4, 2, "bob", "mail", 150),
+                page(5, 2, "alice", "mail", 200),
+            ],
+            ..Batch::default()
+        })
+        .unwrap();
+    let mut pages: Vec<(String, i64, bool)> = store
+        .report_pages(t(0), t(200))
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            (
+                p.recipient,
+                p.created_at.duration_since(t(0)).as_secs(),
+                p.to_person,
+            )
+        })
+        .collect();
+    pages.sort_by_key(|p| p.1);
+    assert_eq!(
+        pages,
+        [
+            ("alice".into(), 10, true),
+            ("ops".into(), 30, false),
+            ("bob".into(), 150, true)
+        ]
+    );
+    let mut got: Vec<(String, i64, CheckState)> = store
+        .report_transitions(t(0), t(200))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.check, r.at.duration_since(t(0)).as_secs(), r.to))
+        .collect();
+    got.sort_by_key(|r| r.1);
+    assert_eq!(
+        got,
+        [
+            ("web".into(), 0, CheckState::Up),
+            ("db".into(), 10, CheckState::Down),
+            ("web".into(), 199, CheckState::Down)
+        ]
+    );
+}

@@ -64,7 +64,7 @@ pub fn report(
 ) -> Result<stats::Report, StoreError> {
     let incidents = store.incident_summaries(from, to)?;
     let first_acks = store.first_acks(from)?;
-    let mut transitions = store.transitions_between(None, from, to)?;
+    let mut transitions = store.report_transitions(from, to)?;
     let checks: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
     for name in &checks {
         if let Some(t) = store.last_transition_before(name, from)? {
@@ -72,7 +72,7 @@ pub fn report(
         }
     }
     let silences = store.silences()?;
-    let pages = store.pages_in(from, to)?;
+    let pages = store.report_pages(from, to)?;
     let zones = stats::person_zones(config);
     let input = stats::ReportInput {
         from,

@@ -28,8 +28,7 @@ use crate::config::Config;
 use crate::core::model::{
     CheckTransitionRecord, EventKind, IncidentId, PageEvent, Silence, TimelineEvent,
 };
-use crate::store::PageSummary;
-use crate::store::reports::IncidentSummary;
+use crate::store::reports::{IncidentSummary, ReportPage};
 
 /// What a report is computed from, as the store returns it.
 pub struct ReportInput<'a> {
@@ -46,8 +45,8 @@ pub struct ReportInput<'a> {
     /// at `from` is known. Any order.
     pub transitions: &'a [CheckTransitionRecord],
     pub silences: &'a [Silence],
-    /// Pages created in the window, as [`crate::store::Store::pages_in`] returns them.
-    pub pages: &'a [PageSummary],
+    /// Pages created in the window, as [`crate::store::Store::report_pages`] returns them.
+    pub pages: &'a [ReportPage],
     /// The configured checks, in config order; checks seen only in the data follow, sorted.
     pub checks: &'a [String],
     /// Each person's zone (see [`person_zones`]); everyone here is listed, paged or not.
@@ -316,7 +315,7 @@ fn people(input: &ReportInput) -> Vec<PersonReport> {
         .map(|(i, t)| (t.name, i))
         .collect();
     for p in input.pages {
-        let counted = p.event != PageEvent::Test && p.to.is_some();
+        let counted = p.event != PageEvent::Test && p.to_person;
         if !counted || p.created_at < input.from || p.created_at >= input.to {
             continue;
         }

@@ -7,9 +7,13 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use rusqlite::params;
 
-use super::codec::{check_state, collect, from_opt_ts, from_ts, incident_state, to_u64, ts};
+use super::codec::{
+    check_state, collect, from_opt_ts, from_ts, incident_state, page_event, to_u64, ts,
+};
 use super::{Store, StoreError};
-use crate::core::model::{CheckTransitionRecord, EventKind, Incident, IncidentId, IncidentState};
+use crate::core::model::{
+    CheckTransitionRecord, EventKind, Incident, IncidentId, IncidentState, PageEvent,
+};
 
 /// One incident as a report counts it: when it opened, was acked and resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +41,61 @@ impl From<&Incident> for IncidentSummary {
     }
 }
 
+/// One page as a report counts it: to whom, when, and whether it went to a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportPage {
+    pub recipient: String,
+    pub event: PageEvent,
+    pub created_at: Timestamp,
+    /// False for a page to a `notifier:` target (no person, no address).
+    pub to_person: bool,
+}
+
 impl Store {
+    /// Pages created in `[from, to)`, in no particular order: four columns, no sort, so a
+    /// year of pages (300,000 rows) reads in tens of milliseconds.
+    pub fn report_pages(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ReportPage>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT recipient, event, created_at, to_addr IS NOT NULL FROM outbox
+             WHERE created_at >= ?1 AND created_at < ?2",
+        )?;
+        collect(&mut stmt, params![ts(from)?, ts(to)?], |r| {
+            Ok(ReportPage {
+                recipient: r.get(0)?,
+                event: page_event(&r.get::<_, String>(1)?)?,
+                created_at: from_ts(r.get(2)?)?,
+                to_person: r.get(3)?,
+            })
+        })
+    }
+
+    /// Transitions with `from <= at < to` of every check, in no particular order and
+    /// *without their messages* (left empty): availability needs only when each check went
+    /// DOWN and came back.
+    pub fn report_transitions(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<CheckTransitionRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT check_name, at, from_state, to_state FROM check_transitions
+             WHERE at >= ?1 AND at < ?2",
+        )?;
+        collect(&mut stmt, params![ts(from)?, ts(to)?], |r| {
+            Ok(CheckTransitionRecord {
+                check: r.get(0)?,
+                at: from_ts(r.get(1)?)?,
+                from: check_state(&r.get::<_, String>(2)?)?,
+                to: check_state(&r.get::<_, String>(3)?)?,
+                message: String::new(),
+            })
+        })
+    }
+
     /// Incidents opened in `[from, to)`, oldest first (off the `opened_at` index).
     pub fn incident_summaries(
         &self,

@@ -15,8 +15,7 @@ use oncalld::core::model::{
     PageAttempt, PageEvent, Silence, TimelineEvent,
 };
 use oncalld::report::stats::{Figures, Report, ReportInput};
-use oncalld::store::reports::IncidentSummary;
-use oncalld::store::{PageStatus, PageSummary};
+use oncalld::store::reports::{IncidentSummary, ReportPage};
 
 /// `"2026-11-20T13:03:07Z"` -> Timestamp.
 pub fn ts(s: &str) -> Timestamp {
@@ -146,17 +145,14 @@ pub fn transition(
     }
 }
 
-/// A page to a person (with an address) created at `at`, as the store lists it for reports.
-pub fn page(incident: IncidentId, recipient: &str, event: PageEvent, at: Timestamp) -> PageSummary {
-    PageSummary {
-        incident,
-        event,
+/// A page to a person created at `at`, as the store lists it for reports.
+pub fn page(incident: IncidentId, recipient: &str, event: PageEvent, at: Timestamp) -> ReportPage {
+    let _ = incident;
+    ReportPage {
         recipient: recipient.to_string(),
-        notifier: "mail".to_string(),
-        check: "website".to_string(),
+        event,
         created_at: at,
-        status: PageStatus::Delivered,
-        to: Some(format!("{recipient}@example.org")),
+        to_person: true,
     }
 }
 
@@ -183,7 +179,7 @@ pub struct Dataset {
     pub first_acks: HashMap<IncidentId, Timestamp>,
     pub transitions: Vec<CheckTransitionRecord>,
     pub silences: Vec<Silence>,
-    pub pages: Vec<PageSummary>,
+    pub pages: Vec<ReportPage>,
     pub person_zones: BTreeMap<String, TimeZone>,
 }
 
@@ -338,7 +334,7 @@ pub struct ReportData {
     pub first_acks: HashMap<u64, Timestamp>,
     pub transitions: Vec<CheckTransitionRecord>,
     pub silences: Vec<Silence>,
-    pub pages: Vec<PageSummary>,
+    pub pages: Vec<ReportPage>,
     pub checks: Vec<String>,
     pub zones: BTreeMap<String, TimeZone>,
 }
