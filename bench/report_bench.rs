@@ -228,109 +228,33 @@ fn add_incident(b: &mut Batch, id: u64, opened: Timestamp, rng: &mut fastrand::R
     let resolved = opened + secs(rng.i64(1_900..7_200));
     let timed_out = rng.u8(..20) == 0;
     let acker = format!("{who} (uid 100{})", rng.u8(..4));
-    let e = |seq, at, kind, actor: &str, msg: &str| event(id, seq, at, kind, actor, msg);
-    let mut events = vec![
-        e(
-            1,
-            opened,
-            EventKind::Triggered,
-            "oncalld",
-            "HTTP 500 in 12 ms",
-        ),
-        e(
-            2,
-            opened,
-            EventKind::Paged,
-            "oncalld",
-            "paged alice via log (step 1)",
-        ),
-        e(
-            3,
-            opened,
-            EventKind::Paged,
-            "oncalld",
-            "paged bob via log (step 1)",
-        ),
-        e(
-            4,
-            opened + secs(15),
-            EventKind::Escalated,
-            "oncalld",
-            "escalated to step 2",
-        ),
-        e(
-            5,
-            opened + secs(15),
-            EventKind::Paged,
-            "oncalld",
-            "paged carol via log (step 2)",
-        ),
-        e(6, ack, EventKind::Acknowledged, &acker, ""),
-    ];
-    if timed_out {
-        let again = ack + secs(1_800);
-        events.push(e(
-            7,
-            ack + secs(60),
-            EventKind::AckTimedOut,
-            "oncalld",
-            "ack timed out",
-        ));
-        events.push(e(8, again, EventKind::Acknowledged, &acker, "back on it"));
-    } else {
-        events.push(e(7, ack + secs(5), EventKind::Note, &acker, "looking"));
-        events.push(e(
-            8,
-            ack + secs(10),
-            EventKind::Note,
-            &acker,
-            "todo: add a runbook",
-        ));
-    }
-    events.push(e(
-        9,
-        ack + secs(20),
-        EventKind::Note,
-        &acker,
-        "root cause: full disk",
-    ));
-    events.push(e(
-        10,
-        resolved,
-        EventKind::Resolved,
-        "auto",
-        "HTTP 200 in 9 ms",
+    b.events.extend(incident_events(
+        id, opened, ack, resolved, timed_out, &acker,
     ));
     b.pages
         .push(page(id, 2, "alice", PageEvent::Triggered, &check, opened));
     b.pages
         .push(page(id, 3, "bob", PageEvent::Triggered, &check, opened));
+    let escalated = opened + secs(15);
     b.pages.push(page(
         id,
         5,
         "carol",
         PageEvent::Escalated,
         &check,
-        opened + secs(15),
+        escalated,
     ));
-    b.transitions.push(transition(
-        &check,
-        opened - secs(20),
-        CheckState::Up,
-        CheckState::Failing { attempt: 1 },
-    ));
-    b.transitions.push(transition(
-        &check,
-        opened,
-        CheckState::Failing { attempt: 2 },
-        CheckState::Down,
-    ));
-    b.transitions.push(transition(
-        &check,
-        resolved,
-        CheckState::Down,
-        CheckState::Up,
-    ));
+    let (up, down) = (CheckState::Up, CheckState::Down);
+    b.transitions.extend([
+        transition(
+            &check,
+            opened - secs(20),
+            up,
+            CheckState::Failing { attempt: 1 },
+        ),
+        transition(&check, opened, CheckState::Failing { attempt: 2 }, down),
+        transition(&check, resolved, down, up),
+    ]);
     let last_ack = if timed_out { ack + secs(1_800) } else { ack };
     b.incidents.push(Incident {
         id,
@@ -346,7 +270,40 @@ fn add_incident(b: &mut Batch, id: u64, opened: Timestamp, rng: &mut fastrand::R
         next_seq: EVENTS_PER_INCIDENT + 1,
         escalation: EscalationState::default(),
     });
-    b.events.extend(events);
+}
+
+/// The ten events of one generated incident, in seq order.
+fn incident_events(
+    id: u64,
+    opened: Timestamp,
+    ack: Timestamp,
+    resolved: Timestamp,
+    timed_out: bool,
+    acker: &str,
+) -> Vec<TimelineEvent> {
+    use EventKind::*;
+    let d = "oncalld";
+    let mut spec: Vec<(Timestamp, EventKind, &str, &str)> = vec![
+        (opened, Triggered, d, "HTTP 500 in 12 ms"),
+        (opened, Paged, d, "paged alice via log (step 1)"),
+        (opened, Paged, d, "paged bob via log (step 1)"),
+        (opened + secs(15), Escalated, d, "escalated to step 2"),
+        (opened + secs(15), Paged, d, "paged carol via log (step 2)"),
+        (ack, Acknowledged, acker, ""),
+    ];
+    if timed_out {
+        spec.push((ack + secs(60), AckTimedOut, d, "ack timed out"));
+        spec.push((ack + secs(1_800), Acknowledged, acker, "back on it"));
+    } else {
+        spec.push((ack + secs(5), Note, acker, "looking"));
+        spec.push((ack + secs(10), Note, acker, "todo: add a runbook"));
+    }
+    spec.push((ack + secs(20), Note, acker, "root cause: full disk"));
+    spec.push((resolved, Resolved, "auto", "HTTP 200 in 9 ms"));
+    spec.into_iter()
+        .zip(1..)
+        .map(|((at, kind, actor, msg), seq)| event(id, seq, at, kind, actor, msg))
+        .collect()
 }
 
 /// One incident with [`BIG_EVENTS`] events, one a second: every fourth an escalation with a

@@ -29,8 +29,21 @@ fn outage(d: &Daemon, target: &Target, seen: &mut Vec<u64>, ack: bool, fix: bool
 fn report_figures_and_postmortem_edge_cases() {
     let target = Target::start();
     let d = Daemon::start(&config(&target, "1h"));
+    check_empty_report(&d);
 
-    // Nothing happened yet: zero incidents, nothing to average, fully available.
+    let mut seen = Vec::new();
+    let never = outage(&d, &target, &mut seen, false, true);
+    let acked = outage(&d, &target, &mut seen, true, true);
+    let open = outage(&d, &target, &mut seen, false, false);
+    let s_never = show(&d, never);
+    let s_acked = show(&d, acked);
+
+    check_figures(&d, &s_never, &s_acked, open);
+    check_edge_postmortems(&d, (never, &s_never), acked, open);
+}
+
+/// Nothing happened yet: zero incidents, nothing to average, fully available.
+fn check_empty_report(d: &Daemon) {
     let r = d.json(&["report", "--since", "1h"]);
     let total = &r["total"];
     assert_eq!(total["incidents"], 0, "{r}");
@@ -48,17 +61,13 @@ fn report_figures_and_postmortem_edge_cases() {
     assert_eq!(people, [("alice", 0), ("bob", 0)]);
     let text = d.ok(&["report"]);
     assert!(text.lines().any(|l| l.starts_with("TOTAL ")), "{text}");
+}
 
-    let mut seen = Vec::new();
-    let never = outage(&d, &target, &mut seen, false, true);
-    let acked = outage(&d, &target, &mut seen, true, true);
-    let open = outage(&d, &target, &mut seen, false, false);
-    let s_never = show(&d, never);
-    let s_acked = show(&d, acked);
-
+/// Three incidents: never acked, acked, still open; figures from their timelines.
+fn check_figures(d: &Daemon, s_never: &Shown, s_acked: &Shown, open: u64) {
     let r = d.json(&["report", "--since", "1h"]);
     let to: Timestamp = r["to"].as_str().unwrap().parse().unwrap();
-    let s_open = show(&d, open);
+    let s_open = show(d, open);
     let total = &r["total"];
     let counts: Vec<u64> = [
         "incidents",
@@ -81,7 +90,7 @@ fn report_figures_and_postmortem_edge_cases() {
 
     // MTTR over the two resolved: mean, nearest-rank median (the lower) and p90 (the higher).
     let ttr = |s: &Shown| ms_between(s.opened_at, s.resolved_at.unwrap());
-    let (a, b) = (ttr(&s_never), ttr(&s_acked));
+    let (a, b) = (ttr(s_never), ttr(s_acked));
     let m = &total["mttr"];
     assert_eq!(m["count"], 2);
     for (stat, want) in [
@@ -106,7 +115,7 @@ fn report_figures_and_postmortem_edge_cases() {
     // Pages per person: the `paged` events of all three incidents, judged in UTC.
     for person in r["people"].as_array().unwrap() {
         let name = person["person"].as_str().unwrap();
-        let pages: Vec<Timestamp> = [&s_never, &s_acked, &s_open]
+        let pages: Vec<Timestamp> = [s_never, s_acked, &s_open]
             .iter()
             .flat_map(|s| s.pages_to(name).into_iter().map(|p| p.at))
             .filter(|at| *at < to)
@@ -120,7 +129,11 @@ fn report_figures_and_postmortem_edge_cases() {
         assert_eq!(person["night_pages"].as_u64(), Some(night as u64), "{name}");
     }
     assert!(r["people"][0]["pages"].as_u64().unwrap() >= 3, "{r}");
+}
 
+/// The postmortems of the never-acked, the acked and the open incident, and of none.
+fn check_edge_postmortems(d: &Daemon, never: (u64, &Shown), acked: u64, open: u64) {
+    let (never, s_never) = never;
     // Never acked: said so, and the human sections are prompts, not content.
     let md = d.ok(&["postmortem", &never.to_string()]);
     assert_sections(&md);
