@@ -81,7 +81,7 @@ fn night_pages_are_judged_in_each_persons_zone() {
         ts("2026-11-02T23:00:00Z"),
     ));
     let mut to_notifier = page(1, "alice", PageEvent::Triggered, ts("2026-11-02T23:00:00Z"));
-    to_notifier.to = None;
+    to_notifier.to_person = false;
     d.pages.push(to_notifier);
     d.pages.push(page(
         1,

@@ -300,7 +300,11 @@ impl Backend for DaemonBackend {
             };
             match self.engine(input).await {
                 Ok(actions) => self.incident_after(id, &actions).await,
-                Err(e) if e.status == 404 => self.note_resolved(id, actor, text).await,
+                // The engine answers 409 for a resolved incident (404 for one it never had):
+                // notes still go on its timeline, where the postmortem reads them.
+                Err(e) if e.status == 404 || e.status == 409 => {
+                    self.note_resolved(id, actor, text).await
+                }
                 Err(e) => Err(e),
             }
         })

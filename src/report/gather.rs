@@ -4,7 +4,7 @@
 use jiff::{Timestamp, ToSpan};
 
 use crate::config::Config;
-use crate::core::model::{IncidentId, Page, PageAttempt};
+use crate::core::model::{IncidentId, PageAttempt};
 use crate::report::{postmortem, stats, table};
 use crate::store::{Store, StoreError, TimelineEntry};
 
@@ -37,11 +37,7 @@ pub fn postmortem(
         .unwrap_or(now)
         .checked_add(1.hour())
         .unwrap_or(now);
-    let transitions: Vec<_> = store
-        .transitions(Some(&incident.check), Some(before))?
-        .into_iter()
-        .filter(|t| t.at <= after)
-        .collect();
+    let transitions = store.transitions_between(Some(&incident.check), before, after)?;
     let input = postmortem::PostmortemInput {
         incident: &incident,
         events: &events,
@@ -55,48 +51,28 @@ pub fn postmortem(
 }
 
 /// The report for `[from, to)`, as computed by [`stats::report`].
+///
+/// Reads only what the figures need: incidents opened in the window (slim rows), each one's
+/// first ack (one grouped query over the ack events, correct across ack timeouts), the
+/// transitions in the window plus each configured check's last one before it, the silences
+/// and the pages of the window. Never every event.
 pub fn report(
     store: &Store,
     config: &Config,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<stats::Report, StoreError> {
-    let incidents = store.incidents_in(from, to)?;
-    let first_acks = stats::first_acks(&store.acks_in(from, to)?);
-    let mut transitions = store.transitions(None, Some(from))?;
-    let mut checks: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
+    let incidents = store.incident_summaries(from, to)?;
+    let first_acks = store.first_acks(from)?;
+    let mut transitions = store.report_transitions(from, to)?;
+    let checks: Vec<String> = config.checks.iter().map(|c| c.name.clone()).collect();
     for name in &checks {
         if let Some(t) = store.last_transition_before(name, from)? {
             transitions.push(t);
         }
     }
-    for t in &transitions {
-        if !checks.contains(&t.check) {
-            checks.push(t.check.clone());
-        }
-    }
     let silences = store.silences()?;
-    let pages: Vec<Page> = store
-        .pages_in(from, to)?
-        .into_iter()
-        .map(|p| Page {
-            key: String::new(),
-            incident: p.incident,
-            seq: 0,
-            event: p.event,
-            recipient: p.recipient,
-            notifier: p.notifier,
-            to: p.to,
-            step: 0,
-            check: p.check,
-            summary: String::new(),
-            incident_state: crate::core::model::IncidentState::Triggered,
-            opened_at: p.created_at,
-            also_paged: Vec::new(),
-            text: String::new(),
-            created_at: p.created_at,
-        })
-        .collect();
+    let pages = store.report_pages(from, to)?;
     let zones = stats::person_zones(config);
     let input = stats::ReportInput {
         from,

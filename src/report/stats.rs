@@ -26,25 +26,27 @@ use serde::{Deserialize, Serialize};
 use super::{NameMap, zone_name};
 use crate::config::Config;
 use crate::core::model::{
-    CheckTransitionRecord, EventKind, Incident, IncidentId, Page, PageEvent, Silence, TimelineEvent,
+    CheckTransitionRecord, EventKind, IncidentId, PageEvent, Silence, TimelineEvent,
 };
+use crate::store::reports::{IncidentSummary, ReportPage};
 
 /// What a report is computed from, as the store returns it.
 pub struct ReportInput<'a> {
     pub from: Timestamp,
     pub to: Timestamp,
-    /// Incidents overlapping the window (those opened before `from` are ignored).
-    pub incidents: &'a [Incident],
-    /// Each incident's first acknowledgement: [`first_acks`] of the events, or in SQL
-    /// `MIN(at) ... WHERE kind = 'acknowledged' GROUP BY incident`. An incident missing here
-    /// falls back to its `acked_at`.
+    /// Incidents opened in the window (any others are ignored); `IncidentSummary::from` an
+    /// `Incident` when you hold whole ones.
+    pub incidents: &'a [IncidentSummary],
+    /// Each incident's first acknowledgement: [`first_acks`] of the events, or
+    /// [`crate::store::Store::first_acks`] (SQL `MIN(at) ... GROUP BY incident`). An incident
+    /// missing here falls back to its `acked_at`.
     pub first_acks: &'a HashMap<IncidentId, Timestamp>,
     /// Transitions in the window, plus the last one before `from` of each check, so the state
     /// at `from` is known. Any order.
     pub transitions: &'a [CheckTransitionRecord],
     pub silences: &'a [Silence],
-    /// Pages created in the window.
-    pub pages: &'a [Page],
+    /// Pages created in the window, as [`crate::store::Store::report_pages`] returns them.
+    pub pages: &'a [ReportPage],
     /// The configured checks, in config order; checks seen only in the data follow, sorted.
     pub checks: &'a [String],
     /// Each person's zone (see [`person_zones`]); everyone here is listed, paged or not.
@@ -178,7 +180,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, inc: &Incident, first_ack: Option<Timestamp>) {
+    fn add(&mut self, inc: &IncidentSummary, first_ack: Option<Timestamp>) {
         let f = &mut self.figures;
         f.incidents += 1;
         match first_ack {
@@ -266,7 +268,7 @@ fn check_names<'a>(input: &ReportInput<'a>) -> (Vec<&'a str>, NameMap<&'a str, u
         index.entry(name).or_insert(i);
     }
     let mut extra: Vec<&str> = Vec::new();
-    let opened_in = |i: &&Incident| i.opened_at >= input.from && i.opened_at < input.to;
+    let opened_in = |i: &&IncidentSummary| i.opened_at >= input.from && i.opened_at < input.to;
     let seen = input
         .incidents
         .iter()
@@ -313,7 +315,7 @@ fn people(input: &ReportInput) -> Vec<PersonReport> {
         .map(|(i, t)| (t.name, i))
         .collect();
     for p in input.pages {
-        let counted = p.event != PageEvent::Test && p.to.is_some();
+        let counted = p.event != PageEvent::Test && p.to_person;
         if !counted || p.created_at < input.from || p.created_at >= input.to {
             continue;
         }

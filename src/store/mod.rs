@@ -17,6 +17,7 @@ mod codec;
 mod error;
 mod incidents;
 mod outbox;
+pub mod reports;
 pub mod schema;
 mod silences;
 mod types;

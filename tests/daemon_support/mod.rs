@@ -21,6 +21,8 @@ pub struct Daemon {
     pub socket: PathBuf,
     pub state: PathBuf,
     pub log: PathBuf,
+    /// The `[daemon] time_zone` written into the config (`UTC` unless started with a zone).
+    pub zone: String,
     child: Option<Child>,
 }
 
@@ -28,12 +30,17 @@ impl Daemon {
     /// Write `config_toml` (its `[daemon]` state_dir and socket are added here: do not set
     /// them) and start the daemon; returns once the socket answers `status`.
     pub fn start(config_toml: &str) -> Daemon {
+        Daemon::start_with_zone(config_toml, "UTC")
+    }
+
+    /// [`Daemon::start`] with `[daemon] time_zone = zone` (an IANA name, e.g. `Europe/Paris`).
+    pub fn start_with_zone(config_toml: &str, zone: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let socket = dir.path().join("oncalld.sock");
         let config = dir.path().join("checks.toml");
         let log = dir.path().join("daemon.log");
-        let full = with_daemon_section(config_toml, &state, &socket);
+        let full = with_daemon_section(config_toml, &state, &socket, zone);
         std::fs::write(&config, full).unwrap();
         let mut d = Daemon {
             dir,
@@ -41,6 +48,7 @@ impl Daemon {
             socket,
             state,
             log,
+            zone: zone.to_string(),
             child: None,
         };
         d.spawn();
@@ -196,7 +204,7 @@ impl Daemon {
     pub fn rewrite_config(&self, config_toml: &str) {
         std::fs::write(
             &self.config,
-            with_daemon_section(config_toml, &self.state, &self.socket),
+            with_daemon_section(config_toml, &self.state, &self.socket, &self.zone),
         )
         .unwrap();
     }
@@ -208,9 +216,9 @@ impl Drop for Daemon {
     }
 }
 
-fn with_daemon_section(config_toml: &str, state: &Path, socket: &Path) -> String {
+fn with_daemon_section(config_toml: &str, state: &Path, socket: &Path, zone: &str) -> String {
     format!(
-        "[daemon]\nstate_dir = {:?}\nsocket = {:?}\ntime_zone = \"UTC\"\n\n{config_toml}",
+        "[daemon]\nstate_dir = {:?}\nsocket = {:?}\ntime_zone = {zone:?}\n\n{config_toml}",
         state.display().to_string(),
         socket.display().to_string()
     )

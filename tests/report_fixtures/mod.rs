@@ -15,6 +15,7 @@ use oncalld::core::model::{
     PageAttempt, PageEvent, Silence, TimelineEvent,
 };
 use oncalld::report::stats::{Figures, Report, ReportInput};
+use oncalld::store::reports::{IncidentSummary, ReportPage};
 
 /// `"2026-11-20T13:03:07Z"` -> Timestamp.
 pub fn ts(s: &str) -> Timestamp {
@@ -144,24 +145,14 @@ pub fn transition(
     }
 }
 
-/// A page to a person (with an address) created at `at`.
-pub fn page(incident: IncidentId, recipient: &str, event: PageEvent, at: Timestamp) -> Page {
-    Page {
-        key: Page::idempotency_key(incident, 1, recipient, "mail"),
-        incident,
-        seq: 1,
-        event,
+/// A page to a person created at `at`, as the store lists it for reports.
+pub fn page(incident: IncidentId, recipient: &str, event: PageEvent, at: Timestamp) -> ReportPage {
+    let _ = incident;
+    ReportPage {
         recipient: recipient.to_string(),
-        notifier: "mail".to_string(),
-        to: Some(format!("{recipient}@example.org")),
-        step: 1,
-        check: "website".to_string(),
-        summary: "HTTP 500".to_string(),
-        incident_state: IncidentState::Triggered,
-        opened_at: at,
-        also_paged: Vec::new(),
-        text: format!("TRIGGERED #{incident} website: HTTP 500"),
+        event,
         created_at: at,
+        to_person: true,
     }
 }
 
@@ -184,11 +175,11 @@ pub struct Dataset {
     pub from: Timestamp,
     pub to: Timestamp,
     pub checks: Vec<String>,
-    pub incidents: Vec<Incident>,
+    pub incidents: Vec<IncidentSummary>,
     pub first_acks: HashMap<IncidentId, Timestamp>,
     pub transitions: Vec<CheckTransitionRecord>,
     pub silences: Vec<Silence>,
-    pub pages: Vec<Page>,
+    pub pages: Vec<ReportPage>,
     pub person_zones: BTreeMap<String, TimeZone>,
 }
 
@@ -280,7 +271,7 @@ pub fn synthetic(incidents: usize, seed: u64) -> Dataset {
             d.pages.push(page(id, who, PageEvent::Resolved, at));
             d.pages.push(page(id, other, PageEvent::Resolved, at));
         }
-        d.incidents.push(inc);
+        d.incidents.push(IncidentSummary::from(&inc));
     }
     for (i, check) in checks.iter().enumerate().take(10) {
         let start = from + secs(i as i64 * 30 * 86_400);
@@ -343,7 +334,7 @@ pub struct ReportData {
     pub first_acks: HashMap<u64, Timestamp>,
     pub transitions: Vec<CheckTransitionRecord>,
     pub silences: Vec<Silence>,
-    pub pages: Vec<Page>,
+    pub pages: Vec<ReportPage>,
     pub checks: Vec<String>,
     pub zones: BTreeMap<String, TimeZone>,
 }
@@ -364,10 +355,11 @@ impl ReportData {
     }
 
     pub fn run(&self) -> Report {
+        let incidents: Vec<IncidentSummary> = self.incidents.iter().map(Into::into).collect();
         oncalld::report::stats::report(&ReportInput {
             from: self.from,
             to: self.to,
-            incidents: &self.incidents,
+            incidents: &incidents,
             first_acks: &self.first_acks,
             transitions: &self.transitions,
             silences: &self.silences,
