@@ -300,7 +300,11 @@ impl Backend for DaemonBackend {
             };
             match self.engine(input).await {
                 Ok(actions) => self.incident_after(id, &actions).await,
-                Err(e) if e.status == 404 => self.note_resolved(id, actor, text).await,
+                // The engine holds open incidents only: it answers 409 (resolved) for a lower
+                // id it no longer holds, 404 for one it never saw; the store knows both.
+                Err(e) if e.status == 404 || e.status == 409 => {
+                    self.note_resolved(id, actor, text).await
+                }
                 Err(e) => Err(e),
             }
         })
