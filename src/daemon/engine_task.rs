@@ -36,6 +36,12 @@ pub enum Request {
     },
 }
 
+/// What an engine step answers a request with.
+type StepResult = Result<Vec<Action>, EngineError>;
+type Reply = oneshot::Sender<StepResult>;
+/// The scheduler's side of a reload.
+pub type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
+
 /// What the engine task works with.
 pub struct EngineTask {
     pub engine: Engine,
@@ -45,7 +51,7 @@ pub struct EngineTask {
     pub reports: mpsc::Receiver<CheckReport>,
     pub requests: mpsc::Receiver<Request>,
     /// Called with each new config after the engine took it (the scheduler's reload).
-    pub on_reload: Box<dyn FnMut(&Arc<Config>) + Send>,
+    pub on_reload: OnReload,
 }
 
 /// Everything one step produced, applied after the commit.
@@ -53,10 +59,7 @@ pub struct EngineTask {
 struct Step {
     batch: Batch,
     pages: Vec<Page>,
-    replies: Vec<(
-        oneshot::Sender<Result<Vec<Action>, EngineError>>,
-        Result<Vec<Action>, EngineError>,
-    )>,
+    replies: Vec<(Reply, StepResult)>,
     reload_replies: Vec<oneshot::Sender<()>>,
 }
 

@@ -56,7 +56,7 @@ pub fn checks(shared: &Shared) -> Vec<CheckView> {
 pub fn status(shared: &Shared) -> StatusView {
     let checks = checks(shared);
     let mut incidents: Vec<IncidentView> = shared.read().open.iter().map(incident).collect();
-    incidents.sort_by(|a, b| b.id.cmp(&a.id));
+    incidents.sort_by_key(|i| std::cmp::Reverse(i.id));
     StatusView { checks, incidents }
 }
 
