@@ -176,6 +176,13 @@ fn status_incidents_show_ack_note_escalate_resolve() {
     let v = d.json(&["note", &format!("#{a}"), "todo: alert on disk"]);
     assert_eq!(v["id"], a, "{v}");
     let show = d.ok(&["show", &a.to_string()]);
+    // The whole timeline: one table row per entry of the JSON form, after the header block.
+    let entries = d.json(&["show", &a.to_string()])["timeline"]
+        .as_array()
+        .unwrap()
+        .len();
+    let rows = show.lines().skip_while(|l| !l.starts_with("TIME ")).count();
+    assert_eq!(rows, entries + 1, "{show}");
     assert!(
         show.starts_with(&format!("#{a} web-a  acknowledged\n")),
         "{show}"
