@@ -368,7 +368,8 @@ fn history_notes_after_resolution_postmortem_and_report() {
 fn ack_stops_escalation_and_an_unacked_incident_escalates() {
     let target = Target::start();
     let hook = Hook::start();
-    let d = Daemon::start(&config(&target, &hook, "1s"));
+    // 2 s leaves ample time to ack web-b before its own step 2 would be due.
+    let d = Daemon::start(&config(&target, &hook, "2s"));
     target.set_status(503);
     let ids = d.wait_for("two incidents", Duration::from_secs(10), || {
         let ids = open_ids(&d);
@@ -381,7 +382,7 @@ fn ack_stops_escalation_and_an_unacked_incident_escalates() {
     d.ok(&["ack", &b.to_string(), "-m", "mine"]);
     let acked = Instant::now();
 
-    // The control: web-a, not acked, reaches bob at step 2 after escalate_after (1 s).
+    // The control: web-a, not acked, reaches bob at step 2 after escalate_after (2 s).
     d.wait_for("web-a's step 2", Duration::from_secs(10), || {
         hook.of(a, "escalated")
             .iter()
@@ -389,7 +390,7 @@ fn ack_stops_escalation_and_an_unacked_incident_escalates() {
             .then_some(())
     });
     // Give web-b well over escalate_after since its ack: no step-2 page may come.
-    let window = Duration::from_millis(2500);
+    let window = Duration::from_millis(3000);
     if let Some(rest) = window.checked_sub(acked.elapsed()) {
         std::thread::sleep(rest);
     }
