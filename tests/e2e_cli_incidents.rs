@@ -169,6 +169,14 @@ fn status_incidents_show_ack_note_escalate_resolve() {
     let v = d.json(&["ack", &b.to_string(), "-m", "me too"]);
     assert_eq!(v["state"], "acknowledged", "{v}");
     assert_eq!(v["acked_by"], me().as_str(), "{v}");
+    // Acking an acknowledged incident is a wrong state: exit 1, the daemon's reason.
+    let again = d.cli(&["ack", &b.to_string()]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(
+        stderr(&again).contains("acknowledged"),
+        "{}",
+        stderr(&again)
+    );
 
     // note: on the timeline, shown by `show` in both forms.
     let text = d.ok(&["note", &a.to_string(), "root cause: disk full"]);
