@@ -9,6 +9,8 @@
 # closed port (retries 1: DOWN on the first failure, one incident each); interval 60 s, so
 # probes (~170/s) run in the background as they would in production.
 # Usage: bench/api.sh        (takes ~2 minutes after the build)
+# Measured 2026-11-25 on a shared 2-core VM (ext4, fsync on): status --json 25-31 ms mean
+# (2.9 MB answer); 1,000 acks over one connection 3.0-3.2 s; as 1,000 processes 5.1 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --bin oncalld
