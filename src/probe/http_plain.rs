@@ -8,9 +8,10 @@
 //! and `Accept: */*` unless the check sets them), no redirects, no proxy, `TCP_NODELAY`.
 
 use std::future::{Future, poll_fn};
+use std::io::{self, IoSlice};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::{Bytes, Incoming};
@@ -19,6 +20,7 @@ use hyper::header::{ACCEPT, HOST, HeaderMap, HeaderValue, USER_AGENT};
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 use reqwest::Url;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use super::http::{BodyScan, USER_AGENT_VALUE};
@@ -36,7 +38,10 @@ pub(super) struct PlainHttp {
     target: Target,
     /// Origin-form request target: path and query, as reqwest sends it.
     path: Uri,
-    /// The full request headers: the check's, then `Host`, `User-Agent`, `Accept` defaults.
+    /// `Host` with a non-default port, as reqwest sends it.
+    host: HeaderValue,
+    /// The check's own headers (usually none: an empty map holds no allocation, which
+    /// matters at 10,000 checks); the defaults are added per request.
     headers: HeaderMap,
 }
 
@@ -65,20 +70,29 @@ impl PlainHttp {
             Some(p) => format!("{host_str}:{p}"),
             None => host_str.to_string(),
         };
-        let mut headers = check_headers.clone();
+        Some(PlainHttp {
+            target,
+            path,
+            host: HeaderValue::from_str(&host).ok()?,
+            headers: check_headers.clone(),
+        })
+    }
+
+    /// The check's headers, then `Host`, `User-Agent` and `Accept: */*` unless it set them.
+    fn request_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 3);
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
         let defaults = [
-            (HOST, HeaderValue::from_str(&host).ok()?),
+            (HOST, self.host.clone()),
             (USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE)),
             (ACCEPT, HeaderValue::from_static("*/*")),
         ];
         for (name, value) in defaults {
             headers.entry(name).or_insert(value);
         }
-        Some(PlainHttp {
-            target,
-            path,
-            headers,
-        })
+        headers
     }
 
     /// One exchange: the status code and, when a needle is given, whether the body (up to
@@ -90,7 +104,8 @@ impl PlainHttp {
     ) -> Result<(u16, bool), String> {
         let stream = self.connect().await.map_err(|e| describe_io(&e))?;
         let _ = stream.set_nodelay(true);
-        let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+        let io = TokioIo::new(NoShutdown(stream));
+        let (mut sender, conn) = http1::handshake::<_, Empty<Bytes>>(io)
             .await
             .map_err(|e| describe(&e))?;
         let mut conn = pin!(conn);
@@ -98,7 +113,7 @@ impl PlainHttp {
         let mut request = Request::new(Empty::new());
         *request.method_mut() = method.clone();
         *request.uri_mut() = self.path.clone();
-        *request.headers_mut() = self.headers.clone();
+        *request.headers_mut() = self.request_headers();
         let response = drive(conn.as_mut(), &mut conn_done, sender.send_request(request))
             .await
             .and_then(|r| r)
@@ -180,5 +195,50 @@ fn describe(e: &hyper::Error) -> String {
     match cause.downcast_ref::<std::io::Error>() {
         Some(io) => describe_io(io),
         None => cause.to_string(),
+    }
+}
+
+/// The stream with a no-op `shutdown`: hyper shuts the write side down when the exchange is
+/// over, and the probe closes the socket right after, which sends the same FIN. One syscall
+/// per probe saved.
+struct NoShutdown(TcpStream);
+
+impl AsyncRead for NoShutdown {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for NoShutdown {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.0.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }
