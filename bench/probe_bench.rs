@@ -180,7 +180,9 @@ async fn measure(
             }
         }
     }
-    let cpu = cpu_seconds() - cpu0;
+    let (user1, sys1) = cpu_seconds();
+    let (user, sys) = (user1 - cpu0.0, sys1 - cpu0.1);
+    let cpu = user + sys;
     let rss = peak_rss_kib();
     drop(scheduler);
     drop(server.stdin.take());
@@ -201,7 +203,7 @@ async fn measure(
     );
     println!("checks done: {} {:?}", lags.len(), by_status);
     println!(
-        "CPU: {cpu:.3} s total, {:.4} CPU-s per 1,000 checks",
+        "CPU: {cpu:.3} s total (user {user:.3}, system {sys:.3}), {:.4} CPU-s per 1,000 checks",
         if done > 0.0 { cpu / done * 1000.0 } else { 0.0 }
     );
     println!("peak RSS (VmHWM): {:.1} MiB", rss as f64 / 1024.0);
@@ -214,13 +216,13 @@ async fn measure(
     Ok(())
 }
 
-/// User + system CPU of this process so far.
-fn cpu_seconds() -> f64 {
+/// User and system CPU seconds of this process so far.
+fn cpu_seconds() -> (f64, f64) {
     // SAFETY: getrusage only writes the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    t(ru.ru_utime) + t(ru.ru_stime)
+    (t(ru.ru_utime), t(ru.ru_stime))
 }
 
 fn peak_rss_kib() -> u64 {

@@ -26,7 +26,12 @@ struct Server {
 }
 
 async fn serve(reply: Reply) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_at("127.0.0.1:0", reply).await
+}
+
+/// [`serve`] on another address (e.g. `[::1]:0`).
+async fn serve_at(bind: &str, reply: Reply) -> Server {
+    let listener = TcpListener::bind(bind).await.unwrap();
     let url = format!("http://{}/health", listener.local_addr().unwrap());
     let connections = Arc::new(Mutex::new(0));
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -224,4 +229,144 @@ async fn tls_handshake_failure_is_critical() {
         assert!(!r.message.starts_with("HTTP "), "{r:?}");
         assert!(!r.message.starts_with("timed out"), "{r:?}");
     }
+}
+
+/// The head the server saw for request `i`, lower-cased.
+fn head(s: &Server, i: usize) -> String {
+    s.requests.lock().unwrap()[i].to_lowercase()
+}
+
+#[tokio::test]
+async fn sends_path_query_and_host_with_port() {
+    let s = serve(Reply::Answer(200, "", Duration::ZERO)).await;
+    let base = s.url.trim_end_matches("/health");
+    let r = probe(http(&format!("{base}/a/b%20c?x=1&y=two#frag")), T).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    let head = head(&s, 0);
+    assert!(
+        head.starts_with("get /a/b%20c?x=1&y=two http/1.1\r\n"),
+        "{head}"
+    );
+    let host = format!("host: {}", base.trim_start_matches("http://"));
+    assert!(head.contains(&host), "{head}");
+    assert!(head.contains("accept: */*"), "{head}");
+}
+
+#[tokio::test]
+async fn a_url_without_path_asks_for_slash() {
+    let s = serve(Reply::Answer(200, "", Duration::ZERO)).await;
+    let base = s.url.trim_end_matches("/health");
+    assert_eq!(probe(http(base), T).await.status, Status::Ok);
+    assert!(head(&s, 0).starts_with("get / http/1.1"), "{}", head(&s, 0));
+}
+
+#[tokio::test]
+async fn ipv6_literal_host() {
+    let s = serve_at("[::1]:0", Reply::Answer(200, "", Duration::ZERO)).await;
+    assert!(s.url.starts_with("http://[::1]:"), "{}", s.url);
+    let r = probe(http(&s.url), T).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    let host = format!(
+        "host: {}",
+        &s.url["http://".len()..s.url.len() - "/health".len()]
+    );
+    assert!(head(&s, 0).contains(&host), "{}", head(&s, 0));
+}
+
+#[tokio::test]
+async fn host_name_is_resolved() {
+    let s = serve(Reply::Answer(200, "", Duration::ZERO)).await;
+    let url = s.url.replace("127.0.0.1", "localhost");
+    let r = probe(http(&url), T).await;
+    assert_eq!(r.status, Status::Ok, "{r:?}");
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/health");
+    assert!(
+        head(&s, 0).contains(&format!("host: localhost:{port}")),
+        "{}",
+        head(&s, 0)
+    );
+}
+
+#[tokio::test]
+async fn check_headers_override_host_and_accept() {
+    let s = serve(Reply::Answer(200, "", Duration::ZERO)).await;
+    let mut cfg = http(&s.url);
+    cfg.headers.insert("Host".into(), "example.test".into());
+    cfg.headers.insert("Accept".into(), "text/plain".into());
+    assert_eq!(probe(cfg, T).await.status, Status::Ok);
+    let head = head(&s, 0);
+    assert!(head.contains("host: example.test"), "{head}");
+    assert!(!head.contains("host: 127.0.0.1"), "{head}");
+    assert!(head.contains("accept: text/plain"), "{head}");
+    assert!(!head.contains("*/*"), "{head}");
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let s = serve(Reply::Answer(301, "", Duration::ZERO)).await;
+    let r = probe(http(&s.url), T).await;
+    assert_eq!(r.status, Status::Critical);
+    assert!(r.message.starts_with("HTTP 301 in "), "{}", r.message);
+    let mut cfg = http(&s.url);
+    cfg.expect_status = vec![301];
+    assert_eq!(probe(cfg, T).await.status, Status::Ok);
+    assert_eq!(s.requests.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn body_is_read_up_to_one_mib() {
+    // The needle sits just past the 1 MiB cap: not seen. One just before it: seen.
+    let body: &'static str = Box::leak(format!("{}NEEDLE", "a".repeat(1024 * 1024)).into());
+    let s = serve(Reply::Answer(200, body, Duration::ZERO)).await;
+    let mut cfg = http(&s.url);
+    cfg.body_contains = Some("NEEDLE".into());
+    let r = probe(cfg.clone(), T).await;
+    assert_eq!(r.message, r#"body does not contain "NEEDLE""#);
+    cfg.body_contains = Some("aaaa".into());
+    assert_eq!(probe(cfg, T).await.status, Status::Ok);
+}
+
+#[tokio::test]
+async fn a_body_that_never_ends_times_out() {
+    // Headers promise 100 bytes; 4 come, then nothing.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nfine")
+                .await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+    let mut cfg = http(&url);
+    cfg.body_contains = Some("nope".into());
+    let r = probe(cfg, Duration::from_millis(300)).await;
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(r.message, "timed out after 300ms");
+}
+
+#[tokio::test]
+async fn a_server_that_closes_without_answering_is_critical() {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", l.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = l.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+        }
+    });
+    let r = probe(http(&url), T).await;
+    assert_eq!(r.status, Status::Critical);
+    assert_eq!(r.message, "connection closed before message completed");
+}
+
+#[tokio::test]
+async fn unresolvable_host_is_critical() {
+    let r = probe(http("http://no-such-host.invalid:9/"), T).await;
+    assert_eq!(r.status, Status::Critical, "{r:?}");
+    assert!(!r.message.starts_with("HTTP "), "{r:?}");
+    assert!(!r.message.starts_with("timed out"), "{r:?}");
 }

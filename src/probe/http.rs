@@ -1,5 +1,6 @@
 //! `type = "http"`: one request, a fresh connection each time (it measures what a new visitor
-//! sees), judged on status, latency and body.
+//! sees), judged on status, latency and body. Plain `http://` goes through the lean client
+//! in `http_plain.rs`; `https://` through reqwest (TLS, `tls_verify`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -7,11 +8,15 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 
+use super::http_plain::PlainHttp;
 use super::{Broken, PerfDatum, Probe, ProbeFuture, Verdict, millis, root_cause, timed_out};
 use crate::config::HttpProbe;
 
 /// Read at most this much of a body when looking for `body_contains`.
 const MAX_BODY: usize = 1024 * 1024;
+
+/// The `User-Agent` sent unless the check's headers set one (SPEC §4).
+pub(super) const USER_AGENT_VALUE: &str = concat!("oncalld/", env!("CARGO_PKG_VERSION"));
 
 /// The two shared clients (certificate checks on and off), built on first use: a client
 /// carries the TLS root store, so one per setting rather than one per check.
@@ -40,18 +45,26 @@ fn new_client(tls_verify: bool) -> Result<Client, String> {
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
+        .user_agent(USER_AGENT_VALUE)
         .danger_accept_invalid_certs(!tls_verify)
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
+/// How the request goes out: the lean plain-HTTP client, or reqwest for TLS.
+enum Transport {
+    Plain(PlainHttp),
+    Reqwest {
+        client: Client,
+        url: Url,
+        /// The check's headers; a `User-Agent` here replaces the client's default.
+        headers: HeaderMap,
+    },
+}
+
 pub(super) struct HttpCheck {
-    client: Client,
-    url: Url,
+    transport: Transport,
     method: Method,
-    /// The check's headers; a `User-Agent` here replaces the client's default.
-    headers: HeaderMap,
     expect_status: Vec<u16>,
     max_latency: Option<Duration>,
     body_contains: Option<String>,
@@ -79,11 +92,17 @@ impl HttpCheck {
                 HeaderValue::from_str(v).map_err(|_| format!("bad value for header {k:?}"))?;
             headers.insert(name, value);
         }
+        let transport = match PlainHttp::new(&url, &headers) {
+            Some(plain) => Transport::Plain(plain),
+            None => Transport::Reqwest {
+                client: clients.get(cfg.tls_verify)?,
+                url,
+                headers,
+            },
+        };
         Ok(HttpCheck {
-            client: clients.get(cfg.tls_verify)?,
-            url,
+            transport,
             method,
-            headers,
             expect_status: if cfg.expect_status.is_empty() {
                 vec![200]
             } else {
@@ -96,30 +115,38 @@ impl HttpCheck {
 
     async fn run(&self, timeout: Duration) -> Verdict {
         let start = Instant::now();
-        let request = self
-            .client
-            .request(self.method.clone(), self.url.clone())
-            .headers(self.headers.clone())
-            .timeout(timeout);
-        let mut response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => return Verdict::critical(describe(&e, timeout)),
+        let needle = self.body_contains.as_deref();
+        let seen = match &self.transport {
+            Transport::Plain(plain) => {
+                match tokio::time::timeout(timeout, plain.exchange(&self.method, needle)).await {
+                    Ok(seen) => seen,
+                    Err(_) => Err(timed_out(timeout)),
+                }
+            }
+            Transport::Reqwest {
+                client,
+                url,
+                headers,
+            } => {
+                let request = client
+                    .request(self.method.clone(), url.clone())
+                    .headers(headers.clone())
+                    .timeout(timeout);
+                via_reqwest(request, needle)
+                    .await
+                    .map_err(|e| describe(&e, timeout))
+            }
         };
-        let code = response.status().as_u16();
-        let body_missing = match &self.body_contains {
-            Some(needle) => match body_contains(&mut response, needle).await {
-                Ok(found) => !found,
-                Err(e) => return Verdict::critical(describe(&e, timeout)),
-            },
-            None => false,
+        let (code, found) = match seen {
+            Ok(seen) => seen,
+            Err(message) => return Verdict::critical(message),
         };
-        drop(response);
         let took = start.elapsed();
         let perf = vec![PerfDatum {
             min: Some(0.0),
             ..PerfDatum::new("time", took.as_secs_f64(), "s")
         }];
-        self.judge(code, took, body_missing).with_perfdata(perf)
+        self.judge(code, took, !found).with_perfdata(perf)
     }
 
     /// Status first (the most telling), then latency, then body.
@@ -146,23 +173,61 @@ impl Probe for HttpCheck {
     }
 }
 
-/// Read up to [`MAX_BODY`] bytes, stopping early once the needle is seen.
-async fn body_contains(response: &mut reqwest::Response, needle: &str) -> reqwest::Result<bool> {
-    let needle = needle.as_bytes();
-    let mut body: Vec<u8> = Vec::new();
-    while body.len() < MAX_BODY {
+/// Send through reqwest: the status code and whether the body holds the needle (true when
+/// there is no needle). The response is dropped (its connection closed) before returning.
+async fn via_reqwest(
+    request: reqwest::RequestBuilder,
+    needle: Option<&str>,
+) -> reqwest::Result<(u16, bool)> {
+    let mut response = request.send().await?;
+    let code = response.status().as_u16();
+    let Some(needle) = needle else {
+        return Ok((code, true));
+    };
+    let mut scan = BodyScan::new(needle);
+    while !scan.full() {
         let Some(chunk) = response.chunk().await? else {
             break;
         };
-        let take = chunk.len().min(MAX_BODY - body.len());
-        // Only the new bytes (and a needle's length before them) can hold a new match.
-        let from = body.len().saturating_sub(needle.len());
-        body.extend_from_slice(&chunk[..take]);
-        if contains(&body[from..], needle) {
-            return Ok(true);
+        if scan.feed(&chunk) {
+            return Ok((code, true));
         }
     }
-    Ok(contains(&body, needle))
+    Ok((code, scan.found()))
+}
+
+/// Looks for `body_contains` in a body fed chunk by chunk, keeping at most [`MAX_BODY`]
+/// bytes. Shared by both transports so the cap and matching are the same.
+pub(super) struct BodyScan<'a> {
+    needle: &'a [u8],
+    body: Vec<u8>,
+}
+
+impl<'a> BodyScan<'a> {
+    pub(super) fn new(needle: &'a str) -> Self {
+        BodyScan {
+            needle: needle.as_bytes(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Add a chunk (cut at the cap); true if the needle is now seen.
+    pub(super) fn feed(&mut self, chunk: &[u8]) -> bool {
+        let take = chunk.len().min(MAX_BODY - self.body.len());
+        // Only the new bytes (and a needle's length before them) can hold a new match.
+        let from = self.body.len().saturating_sub(self.needle.len());
+        self.body.extend_from_slice(&chunk[..take]);
+        contains(&self.body[from..], self.needle)
+    }
+
+    /// The cap is reached: read no more.
+    pub(super) fn full(&self) -> bool {
+        self.body.len() >= MAX_BODY
+    }
+
+    pub(super) fn found(&self) -> bool {
+        contains(&self.body, self.needle)
+    }
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

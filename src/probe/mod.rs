@@ -7,6 +7,7 @@
 mod command;
 mod disk;
 mod http;
+mod http_plain;
 pub mod perfdata;
 mod process;
 mod tcp;
