@@ -57,3 +57,41 @@ escalate_after = "1h"
     });
     assert_eq!(d.cli(&["status"]).status.code(), Some(0));
 }
+
+#[test]
+fn show_prints_times_in_the_configured_zone() {
+    let d = Daemon::start_with_zone(
+        r#"
+[[check]]
+name = "broken"
+type = "command"
+command = ["sh", "-c", "exit 2"]
+interval = "100ms"
+retry_interval = "100ms"
+retries = 1
+
+[notifiers.log]
+type = "console"
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["notifier:log"]
+"#,
+        "Europe/Paris",
+    );
+    let id = d.wait_for("an open incident", Duration::from_secs(10), || {
+        d.json(&["status"])["incidents"][0]["id"].as_u64()
+    });
+    // The client runs in UTC; the daemon is configured for Paris (CET in November).
+    let out = std::process::Command::new(daemon_support::BIN)
+        .args(["show", &id.to_string()])
+        .env("ONCALLD_SOCKET", &d.socket)
+        .env("TZ", "UTC")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(" CET"), "times not in Europe/Paris:\n{text}");
+    assert!(!text.contains(" UTC"), "times in the client's zone:\n{text}");
+}

@@ -66,6 +66,9 @@ pub struct TimelineItem {
 pub struct IncidentDetail {
     pub incident: IncidentView,
     pub timeline: Vec<TimelineItem>,
+    /// The daemon's configured `time_zone` (IANA name): `oncalld show` prints times in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// `GET /v1/status`.

@@ -139,7 +139,13 @@ pub async fn show(args: &ClientArgs, raw_id: &str) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     let detail: IncidentDetail = serde_json::from_slice(&raw)?;
-    print!("{}", render_detail(&detail, &zone(), colour_enabled()));
+    // Times in the daemon's configured zone (SPEC §4), else this machine's.
+    let tz = detail
+        .time_zone
+        .as_deref()
+        .and_then(|z| TimeZone::get(z).ok())
+        .unwrap_or_else(zone);
+    print!("{}", render_detail(&detail, &tz, colour_enabled()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -211,6 +217,7 @@ mod tests {
                 actor: "alice (uid 1000)".into(),
                 message: "looking".into(),
             }],
+            time_zone: None,
         };
         let tz = TimeZone::fixed(jiff::tz::offset(1));
         let s = render_detail(&d, &tz, false);

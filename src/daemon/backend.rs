@@ -216,6 +216,13 @@ impl Backend for DaemonBackend {
             Ok(IncidentDetail {
                 incident: views::incident(&incident),
                 timeline: timeline.iter().map(views::timeline_item).collect(),
+                time_zone: self
+                    .shared
+                    .config()
+                    .daemon
+                    .time_zone
+                    .iana_name()
+                    .map(str::to_string),
             })
         })
     }

@@ -166,10 +166,11 @@ impl Backend for Recorder {
     fn incident(&self, id: u64) -> BoxFuture<'_, ApiResult<IncidentDetail>> {
         self.log(format!("incident {id}"));
         let timeline = self.timeline.lock().unwrap().clone();
-        ready(
-            self.find(id)
-                .map(|incident| IncidentDetail { incident, timeline }),
-        )
+        ready(self.find(id).map(|incident| IncidentDetail {
+            incident,
+            timeline,
+            time_zone: None,
+        }))
     }
     fn ack(
         &self,
