@@ -93,5 +93,8 @@ notify = ["notifier:log"]
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
     assert!(text.contains(" CET"), "times not in Europe/Paris:\n{text}");
-    assert!(!text.contains(" UTC"), "times in the client's zone:\n{text}");
+    assert!(
+        !text.contains(" UTC"),
+        "times in the client's zone:\n{text}"
+    );
 }
