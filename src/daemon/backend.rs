@@ -87,6 +87,22 @@ impl DaemonBackend {
         }
     }
 
+    /// An engine command on incident `id`, answered with the incident as it then stands. The
+    /// engine holds open incidents only: when it does not know `id` but the store does, the
+    /// incident is resolved, and the command is refused as a conflict.
+    async fn change(&self, id: IncidentId, input: Input, verb: &str) -> ApiResult<IncidentView> {
+        match self.engine(input).await {
+            Ok(actions) => self.incident_after(id, &actions).await,
+            Err(e) if e.status == 404 => match self.stored_incident(id).await {
+                Ok(_) => Err(ApiError::conflict(format!(
+                    "incident #{id} is resolved: cannot {verb} it"
+                ))),
+                Err(_) => Err(e),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
     async fn incident_after(&self, id: IncidentId, actions: &[Action]) -> ApiResult<IncidentView> {
         let saved = actions.iter().rev().find_map(|a| match a {
             Action::SaveIncident(i) if i.id == id => Some(i.clone()),
@@ -234,14 +250,16 @@ impl Backend for DaemonBackend {
         message: Option<String>,
     ) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self
-                .engine(Input::Ack {
+            self.change(
+                id,
+                Input::Ack {
                     incident: id,
                     actor,
                     message,
-                })
-                .await?;
-            self.incident_after(id, &actions).await
+                },
+                "acknowledge",
+            )
+            .await
         })
     }
 
@@ -252,44 +270,30 @@ impl Backend for DaemonBackend {
         message: Option<String>,
     ) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self
-                .engine(Input::Resolve {
+            self.change(
+                id,
+                Input::Resolve {
                     incident: id,
                     actor,
                     message,
-                })
-                .await;
-            match actions {
-                Ok(actions) => self.incident_after(id, &actions).await,
-                Err(e) if e.status == 404 => match self.stored_incident(id).await {
-                    Ok(_) => Err(ApiError::conflict(format!(
-                        "incident #{id} is already resolved"
-                    ))),
-                    Err(_) => Err(e),
                 },
-                Err(e) => Err(e),
-            }
+                "resolve",
+            )
+            .await
         })
     }
 
     fn escalate(&self, id: IncidentId, actor: String) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
-            let actions = self
-                .engine(Input::Escalate {
+            self.change(
+                id,
+                Input::Escalate {
                     incident: id,
                     actor,
-                })
-                .await;
-            match actions {
-                Ok(actions) => self.incident_after(id, &actions).await,
-                Err(e) if e.status == 404 => match self.stored_incident(id).await {
-                    Ok(_) => Err(ApiError::conflict(format!(
-                        "incident #{id} is resolved: cannot escalate it"
-                    ))),
-                    Err(_) => Err(e),
                 },
-                Err(e) => Err(e),
-            }
+                "escalate",
+            )
+            .await
         })
     }
 
