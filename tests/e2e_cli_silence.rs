@@ -31,25 +31,9 @@ name = "db"
 type = "http"
 url = "{url}"
 
-[notifiers.hook]
-type = "webhook"
-url = "{hook}"
-
-[people.alice]
-notify = [{{ via = "hook", to = "alice" }}]
-[people.bob]
-notify = [{{ via = "hook", to = "bob" }}]
-
-[policies.default]
-[[policies.default.steps]]
-notify = ["person:alice"]
-escalate_after = "1s"
-[[policies.default.steps]]
-notify = ["person:bob"]
-escalate_after = "1h"
-"#,
+{people}"#,
         url = target.url(),
-        hook = hook.url(),
+        people = daemon_support::alice_then_bob_via_webhook(&hook.url(), "1s"),
     )
 }
 

@@ -267,3 +267,29 @@ impl Target {
         self.status.store(code, Ordering::SeqCst);
     }
 }
+
+/// A webhook notifier `hook` at `url`, people alice and bob reached through it, and a
+/// `default` policy paging alice, then bob after `escalate_after` (the shape most end-to-end
+/// tests need to see who was paged, and when).
+pub fn alice_then_bob_via_webhook(url: &str, escalate_after: &str) -> String {
+    format!(
+        r#"
+[notifiers.hook]
+type = "webhook"
+url = "{url}"
+
+[people.alice]
+notify = [{{ via = "hook", to = "alice" }}]
+[people.bob]
+notify = [{{ via = "hook", to = "bob" }}]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["person:alice"]
+escalate_after = "{escalate_after}"
+[[policies.default.steps]]
+notify = ["person:bob"]
+escalate_after = "1h"
+"#
+    )
+}
