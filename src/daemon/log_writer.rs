@@ -4,106 +4,116 @@
 //! Why: a log write must never stop the daemon (SPEC §9). stderr can be a pipe nobody reads
 //! (the write blocks once the pipe's 64 KiB are full), a closed pipe (`| head -1`, a logged-out
 //! ssh session: EPIPE on every write), or a stalled journald. Only the writer thread ever
-//! waits on it; probes, paging and the socket hand over a line with `try_send` and move on.
-//! A line that cannot be queued (queue full) or written (EPIPE, EAGAIN, any error) is dropped
-//! and counted; the count is `oncalld_log_lines_dropped_total` on `/metrics`.
+//! waits on it; probes, paging and the socket hand over a line and move on. The queue is
+//! bounded by the bytes it holds ([`QUEUE_BYTES`]), not by a line count, so a burst of long
+//! lines (4 KiB plugin output) cannot grow it past its budget. A line that cannot be queued
+//! (budget spent) or written (EPIPE, EAGAIN, any error) is dropped and counted; the count is
+//! `oncalld_log_lines_dropped_total` on `/metrics`.
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::Duration;
 
 use tracing::Metadata;
 use tracing_subscriber::fmt::MakeWriter;
 
-/// Lines waiting for the writer thread before new ones are dropped. At ~200 bytes a line
-/// this is ~800 KiB at most, and a few seconds of a debug-level burst.
-pub const QUEUE_LINES: usize = 4096;
+/// Bytes of lines waiting for the writer thread before new ones are dropped: about a
+/// thousand ordinary lines, a few seconds of a burst.
+pub const QUEUE_BYTES: usize = 256 * 1024;
+
+/// What a queued line costs beyond its bytes (its allocation and message), so that a flood
+/// of tiny lines is bounded too.
+const LINE_OVERHEAD: usize = 64;
 
 /// What the writer thread receives: a formatted event, or a request to report back once
 /// everything queued before it has been handed to the output.
 enum Msg {
     Line(Vec<u8>),
-    Flush(SyncSender<()>),
+    Flush(Sender<()>),
 }
 
 /// The sending side of the queue, installed as the subscriber's writer. Cheap to clone.
 #[derive(Clone)]
 pub struct LogQueue {
-    tx: SyncSender<Msg>,
-    dropped: Arc<AtomicU64>,
+    tx: Sender<Msg>,
+    counters: Arc<Counters>,
+}
+
+/// Shared by the queue's senders and its writer thread.
+#[derive(Default)]
+struct Counters {
+    /// Lines dropped: budget spent, or the output refused them.
+    dropped: AtomicU64,
+    /// Bytes queued and not yet written, with [`LINE_OVERHEAD`] per line.
+    queued: AtomicUsize,
+    budget: usize,
 }
 
 impl LogQueue {
-    /// Start the writer thread on `out` with room for `capacity` queued lines.
-    pub fn spawn<W: Write + Send + 'static>(out: W, capacity: usize) -> io::Result<LogQueue> {
-        let (tx, rx) = sync_channel(capacity.max(1));
-        let dropped = Arc::new(AtomicU64::new(0));
-        let counter = dropped.clone();
+    /// Start the writer thread on `out`, holding at most `budget` bytes of queued lines.
+    pub fn spawn<W: Write + Send + 'static>(out: W, budget: usize) -> io::Result<LogQueue> {
+        let (tx, rx) = channel();
+        let counters = Arc::new(Counters {
+            budget,
+            ..Counters::default()
+        });
+        let shared = counters.clone();
         std::thread::Builder::new()
             .name("oncalld-log".into())
-            .spawn(move || write_lines(rx, out, &counter))?;
-        Ok(LogQueue { tx, dropped })
+            .spawn(move || write_lines(rx, out, &shared))?;
+        Ok(LogQueue { tx, counters })
     }
 
     /// A queue with no writer (its thread could not start): every line is dropped, counted.
     pub fn disconnected() -> LogQueue {
-        let (tx, _) = sync_channel(1);
+        let (tx, _) = channel();
         LogQueue {
             tx,
-            dropped: Arc::new(AtomicU64::new(0)),
+            counters: Arc::default(),
         }
     }
 
-    /// Lines dropped so far: queue full, or the output refused them.
+    /// Lines dropped so far: budget spent, or the output refused them.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.counters.dropped.load(Ordering::Relaxed)
     }
 
-    /// Queue one formatted event; never blocks. A full or closed queue drops it, counted.
+    /// Queue one formatted event; never blocks. Over budget or without a writer, the line is
+    /// dropped and counted.
     fn push(&self, line: &[u8]) {
         if line.is_empty() {
             return;
         }
-        if self.tx.try_send(Msg::Line(line.to_vec())).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        let c = &self.counters;
+        let cost = line.len() + LINE_OVERHEAD;
+        let before = c.queued.fetch_add(cost, Ordering::AcqRel);
+        if before + cost > c.budget || self.tx.send(Msg::Line(line.to_vec())).is_err() {
+            c.queued.fetch_sub(cost, Ordering::AcqRel);
+            c.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Wait until the lines queued so far are written, for at most `bound`. False when the
     /// bound ran out first (the output is stuck): the remaining lines are left behind.
     pub fn flush(&self, bound: Duration) -> bool {
-        let deadline = Instant::now() + bound;
-        let (ack_tx, ack_rx) = sync_channel(1);
-        let mut msg = Msg::Flush(ack_tx);
-        loop {
-            match self.tx.try_send(msg) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => {
-                    if Instant::now() >= deadline {
-                        return false;
-                    }
-                    msg = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        ack_rx.recv_timeout(left).is_ok()
+        let (ack_tx, ack_rx) = channel();
+        self.tx.send(Msg::Flush(ack_tx)).is_ok() && ack_rx.recv_timeout(bound).is_ok()
     }
 }
 
 /// The writer thread: one `write_all` per event, errors counted, never a panic. Ends when
 /// every [`LogQueue`] is gone.
-fn write_lines<W: Write>(rx: Receiver<Msg>, mut out: W, dropped: &AtomicU64) {
+fn write_lines<W: Write>(rx: Receiver<Msg>, mut out: W, counters: &Counters) {
     for msg in rx {
         match msg {
             Msg::Line(bytes) => {
                 if out.write_all(&bytes).is_err() {
-                    dropped.fetch_add(1, Ordering::Relaxed);
+                    counters.dropped.fetch_add(1, Ordering::Relaxed);
                 }
+                let cost = bytes.len() + LINE_OVERHEAD;
+                counters.queued.fetch_sub(cost, Ordering::AcqRel);
             }
             Msg::Flush(ack) => {
                 let _ = out.flush();
@@ -145,6 +155,7 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
     use std::sync::mpsc::Sender;
+    use std::time::Instant;
 
     /// An output that blocks every write until the test lets it go (an unread pipe).
     struct Stuck(Arc<Mutex<Receiver<()>>>);
@@ -202,15 +213,15 @@ mod tests {
     #[test]
     fn a_stuck_output_drops_and_counts_instead_of_blocking() {
         let (release, gate): (Sender<()>, _) = std::sync::mpsc::channel();
-        let queue = LogQueue::spawn(Stuck(Arc::new(Mutex::new(gate))), 8).unwrap();
+        let queue = LogQueue::spawn(Stuck(Arc::new(Mutex::new(gate))), 1024).unwrap();
         let took = log_lines(&queue, 1000);
         println!(
             "1000 lines into a stuck output: {took:?}, dropped {}",
             queue.dropped()
         );
         assert!(took < Duration::from_secs(2), "{took:?}");
-        // At most the queue plus the one line the thread is stuck on got through.
-        assert!(queue.dropped() >= 1000 - 9, "{}", queue.dropped());
+        // About 1 KiB of ~140-byte lines fits, plus the one the thread is stuck on.
+        assert!(queue.dropped() >= 1000 - 10, "{}", queue.dropped());
         let start = Instant::now();
         assert!(!queue.flush(Duration::from_millis(50)));
         assert!(start.elapsed() < Duration::from_secs(1));
@@ -219,7 +230,7 @@ mod tests {
 
     #[test]
     fn a_closed_output_counts_every_line_and_never_panics() {
-        let queue = LogQueue::spawn(Closed, 64).unwrap();
+        let queue = LogQueue::spawn(Closed, 64 * 1024).unwrap();
         log_lines(&queue, 20);
         assert!(queue.flush(Duration::from_secs(5)));
         assert_eq!(queue.dropped(), 20);
@@ -228,7 +239,7 @@ mod tests {
     #[test]
     fn a_working_output_gets_every_line_in_order() {
         let capture = Capture::default();
-        let queue = LogQueue::spawn(capture.clone(), 64).unwrap();
+        let queue = LogQueue::spawn(capture.clone(), 64 * 1024).unwrap();
         log_lines(&queue, 30);
         assert!(queue.flush(Duration::from_secs(5)));
         assert_eq!(queue.dropped(), 0);

@@ -25,7 +25,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use super::log_writer::{LogQueue, QUEUE_LINES};
+use super::log_writer::{LogQueue, QUEUE_BYTES};
 
 /// The daemon's log queue, started by the first [`init_logging`].
 static QUEUE: OnceLock<LogQueue> = OnceLock::new();
@@ -84,7 +84,7 @@ pub fn init_logging() -> LogTarget {
 /// The queue in front of stderr, its writer thread started on first use.
 fn log_queue() -> &'static LogQueue {
     QUEUE.get_or_init(|| {
-        LogQueue::spawn(stderr_output(), QUEUE_LINES).unwrap_or_else(|e| {
+        LogQueue::spawn(stderr_output(), QUEUE_BYTES).unwrap_or_else(|e| {
             let _ = writeln!(
                 std::io::stderr(),
                 "oncalld: cannot start the log writer ({e}); log lines will be dropped"

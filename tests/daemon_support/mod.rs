@@ -35,6 +35,14 @@ impl Daemon {
 
     /// [`Daemon::start`] with `[daemon] time_zone = zone` (an IANA name, e.g. `Europe/Paris`).
     pub fn start_with_zone(config_toml: &str, zone: &str) -> Daemon {
+        let mut d = Daemon::prepare(config_toml, zone);
+        d.spawn();
+        d
+    }
+
+    /// Write the files as [`Daemon::start_with_zone`] does, without starting the daemon: for
+    /// tests that choose its stderr and log level ([`Daemon::spawn_with`]).
+    pub fn prepare(config_toml: &str, zone: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let socket = dir.path().join("oncalld.sock");
@@ -42,7 +50,7 @@ impl Daemon {
         let log = dir.path().join("daemon.log");
         let full = with_daemon_section(config_toml, &state, &socket, zone);
         std::fs::write(&config, full).unwrap();
-        let mut d = Daemon {
+        Daemon {
             dir,
             config,
             socket,
@@ -50,30 +58,34 @@ impl Daemon {
             log,
             zone: zone.to_string(),
             child: None,
-        };
-        d.spawn();
-        d
+        }
     }
 
     /// Start (again) on the same files: the state dir and outbox survive.
     pub fn spawn(&mut self) {
-        let _ = std::fs::remove_file(&self.socket);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
+        self.spawn_with(log.into(), "info");
+    }
+
+    /// Start with `stderr` (a pipe, a file) and `$ONCALLD_LOG = level`; returns once the
+    /// socket answers. `log_text` only sees what goes to `self.log`.
+    pub fn spawn_with(&mut self, stderr: Stdio, level: &str) {
+        let _ = std::fs::remove_file(&self.socket);
         let child = Command::new(BIN)
             .args(["run", "-c"])
             .arg(&self.config)
-            .env("ONCALLD_LOG", "info")
+            .env("ONCALLD_LOG", level)
             .env("NO_COLOR", "1")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("STATE_DIRECTORY")
             .env_remove("RUNTIME_DIRECTORY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         self.child = Some(child);
