@@ -6,7 +6,8 @@
 //! - [`delivery`]: the outbox, sent with per-notifier slots and backoff.
 //! - [`runtime`]: start-up order, signals, reload, shutdown.
 //! - [`backend`], [`views`], [`metrics`], [`serve`]: the socket API's daemon side.
-//! - [`systemd`], [`logging`], [`paths`]: life as a service.
+//! - [`systemd`], [`logging`] (with [`log_writer`], its non-blocking queue), [`paths`]: life as
+//!   a service.
 
 pub mod backend;
 pub mod delivery;
