@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 use super::args::ClientArgs;
 use super::output::{
     Cell, CmdResult, Table, age, client, colour_enabled, id, long_time, opt_time, paint_state,
-    print_raw, short_time, zone,
+    print_raw, safe, short_time, zone,
 };
 use crate::api::client::encode;
 use crate::api::parse::{parse_duration, parse_id};
@@ -156,14 +156,19 @@ fn render_detail(d: &IncidentDetail, tz: &TimeZone, colour: bool) -> String {
         (Some(at), None) => long_time(at, tz),
         _ => "-".into(),
     };
+    let by = |at, who: &Option<String>| safe(&by(at, who)).into_owned();
     let mut out = format!(
         "{} {}  {}\n",
         id(i.id),
-        i.check,
+        safe(&i.check),
         paint_state(i.state.as_str(), colour)
     );
     out.push_str(&format!("Summary:   {}\n", one_line(&i.summary)));
-    out.push_str(&format!("Policy:    {} (step {})\n", i.policy, i.step));
+    out.push_str(&format!(
+        "Policy:    {} (step {})\n",
+        safe(&i.policy),
+        i.step
+    ));
     out.push_str(&format!("Opened:    {}\n", long_time(i.opened_at, tz)));
     out.push_str(&format!("Acked:     {}\n", by(i.acked_at, &i.acked_by)));
     out.push_str(&format!(
@@ -183,9 +188,11 @@ fn render_detail(d: &IncidentDetail, tz: &TimeZone, colour: bool) -> String {
     out
 }
 
-/// Messages are shown on one line so a multi-line probe output cannot break the table.
+/// Messages are shown on one line so a multi-line probe output cannot break the table, and
+/// with control characters replaced so it cannot drive the terminal.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    safe(&words).into_owned()
 }
 
 #[cfg(test)]

@@ -44,16 +44,18 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
+    /// The message goes to the timeline and the log: a URL password in it is starred.
     pub fn retryable(message: impl Into<String>) -> Self {
         NotifyError::Retryable {
-            message: message.into(),
+            message: shown(message.into()),
             retry_after: None,
         }
     }
 
+    /// As [`NotifyError::retryable`].
     pub fn permanent(message: impl Into<String>) -> Self {
         NotifyError::Permanent {
-            message: message.into(),
+            message: shown(message.into()),
         }
     }
 
@@ -65,6 +67,14 @@ impl NotifyError {
         match self {
             NotifyError::Retryable { message, .. } | NotifyError::Permanent { message } => message,
         }
+    }
+}
+
+/// `message` with URL passwords starred ([`crate::redact`]), without a copy when there is none.
+fn shown(message: String) -> String {
+    match crate::redact::redact_urls(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(starred) => starred,
     }
 }
 
@@ -101,7 +111,7 @@ impl Notifiers {
                 Ok(n) => notifiers.insert(name, n),
                 Err(message) => errors.push(BuildError {
                     name: name.clone(),
-                    message,
+                    message: shown(message),
                 }),
             }
         }
