@@ -49,7 +49,9 @@ impl Verdict {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
         Verdict {
             status,
-            message: one_line(&message.into()),
+            // A plugin or an HTTP error may echo a URL with its password: starred here, so
+            // neither the store nor any view ever holds it.
+            message: crate::redact::redact_urls(&one_line(&message.into())).into_owned(),
             perfdata: Vec::new(),
         }
     }
