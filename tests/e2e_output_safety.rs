@@ -132,17 +132,26 @@ fn plugin_escapes_and_notes_never_reach_the_terminal() {
     // An OSC 52 note too, as an operator could paste one.
     d.ok(&["ack", &id, "-m", "\x1b]52;c;aGk=\x07 acked\r"]);
     d.ok(&["note", &id, "looking \x1b[2J\x1b]52;c;aGk=\x07 now"]);
+    d.ok(&[
+        "silence",
+        "web*",
+        "--for",
+        "1h",
+        "-m",
+        "maint \x1b]52;c;aGk=\x07\r!",
+    ]);
     for colour in [false, true] {
         for args in [
             vec!["status"],
             vec!["show", id.as_str()],
             vec!["incidents", "--all"],
             vec!["postmortem", id.as_str()],
+            vec!["silences"],
         ] {
             let got = on_terminal(&d, &args, colour);
             let text = String::from_utf8_lossy(&got);
             assert_safe(&format!("{args:?} colour={colour}"), &got, colour);
-            if args[0] != "incidents" {
+            if !matches!(args[0], "incidents" | "silences") {
                 assert!(text.contains("CRITICAL - \u{fffd}[2J"), "{args:?}: {text}");
             }
         }
@@ -157,9 +166,18 @@ fn plugin_escapes_and_notes_never_reach_the_terminal() {
     let log = d.log_text();
     assert!(log.contains("Page."), "{log}");
     assert!(
-        !log.contains(['\x1b', '\x07']),
+        !log.contains(['\x1b', '\x07', '\r']),
         "escapes in the log: {log:?}"
     );
+    // `oncalld probe` prints the plugin's output itself.
+    let probe = Command::new(BIN)
+        .args(["probe", "-c"])
+        .arg(&d.config)
+        .arg("plugin")
+        .output()
+        .unwrap();
+    assert_eq!(probe.status.code(), Some(2));
+    assert_safe("probe", &probe.stdout, false);
 }
 
 #[test]

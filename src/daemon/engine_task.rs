@@ -156,7 +156,7 @@ impl EngineTask {
         };
         tracing::info!(
             check = %report.check, from = %transition.from, to = %transition.to,
-            message = %report.result.message, "Check state changed."
+            message = %crate::text::sanitize_line(&report.result.message), "Check state changed."
         );
         step.batch
             .transitions

@@ -44,7 +44,8 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
-    /// The message goes to the timeline and the log: a URL password in it is starred.
+    /// The message goes to the timeline and the log: a URL password in it is starred, and
+    /// control characters (a receiver's answer is quoted) are replaced.
     pub fn retryable(message: impl Into<String>) -> Self {
         NotifyError::Retryable {
             message: shown(message.into()),
@@ -70,11 +71,17 @@ impl NotifyError {
     }
 }
 
-/// `message` with URL passwords starred ([`crate::redact`]), without a copy when there is none.
+/// `message` with URL passwords starred ([`crate::redact`]) and control characters replaced
+/// ([`crate::text`]), without a copy when there is nothing to change.
 fn shown(message: String) -> String {
-    match crate::redact::redact_urls(&message) {
-        std::borrow::Cow::Borrowed(_) => message,
-        std::borrow::Cow::Owned(starred) => starred,
+    use std::borrow::Cow;
+    let message = match crate::redact::redact_urls(&message) {
+        Cow::Borrowed(_) => message,
+        Cow::Owned(starred) => starred,
+    };
+    match crate::text::sanitize_line(&message) {
+        Cow::Borrowed(_) => message,
+        Cow::Owned(clean) => clean,
     }
 }
 
