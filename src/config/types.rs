@@ -305,3 +305,37 @@ impl std::fmt::Debug for WebhookNotifier {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_debug_show_no_password() {
+        let http = HttpProbe {
+            url: "http://webuser:PASS@host/x".into(),
+            method: "GET".into(),
+            headers: [("Authorization".into(), "Bearer t0ken".into())].into(),
+            expect_status: vec![200],
+            max_latency: None,
+            body_contains: None,
+            tls_verify: true,
+        };
+        let probe = ProbeConfig::Http(http.clone());
+        assert_eq!(probe.target(), "http://webuser:***@host/x");
+        let argv = vec!["check_http".into(), "-u".into(), "https://a:PASS@h/".into()];
+        let command = ProbeConfig::Command { command: argv };
+        assert_eq!(command.target(), "check_http -u https://a:***@h/");
+        let mail = EmailNotifier {
+            smtp: "smtps://mailer:PASS@mail".into(),
+            from: "o@example.com".into(),
+            timeout: Duration::from_secs(1),
+        };
+        for shown in [format!("{http:?}"), format!("{mail:?}")] {
+            assert!(
+                !shown.contains("PASS") && !shown.contains("t0ken"),
+                "{shown}"
+            );
+        }
+    }
+}

@@ -205,3 +205,14 @@ pub(crate) fn describe_io(err: &std::io::Error) -> String {
         _ => err.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_keep_one_line_and_star_url_passwords() {
+        let v = Verdict::critical("cannot fetch http://u:pw@h/x\nsecond line");
+        assert_eq!(v.message, "cannot fetch http://u:***@h/x");
+    }
+}
