@@ -187,6 +187,15 @@ fn url_passwords_never_leave_the_daemon() {
     let json = String::from_utf8_lossy(&status.stdout);
     assert!(json.contains("http://webuser:***@127.0.0.1:"), "{json}");
     assert!(!json.contains("PASS"), "{json}");
+    let checks = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(oncalld::api::Client::new(d.socket.clone()).get_bytes("/v1/checks"))
+        .unwrap();
+    let checks = String::from_utf8_lossy(&checks);
+    assert!(
+        checks.contains("webuser:***@") && !checks.contains("PASS"),
+        "{checks}"
+    );
     let human = String::from_utf8_lossy(&d.cli(&["status"]).stdout).into_owned();
     assert!(!human.contains("PASS"), "{human}");
     let pm = d.ok(&["postmortem", &id.to_string()]);
