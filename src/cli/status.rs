@@ -14,14 +14,27 @@ use crate::api::client::encode;
 use crate::api::parse::{parse_duration, parse_id};
 use crate::api::types::{CheckView, IncidentDetail, IncidentView, StatusView};
 
-/// Every check, then the open incidents. Exit 0 when none is open, 2 when some are.
+/// Every check, then the open incidents. Exit 0 when none is open, 2 when some are or when
+/// the daemon's state is not durable (said on the first line, SPEC §9).
 pub async fn status(args: &ClientArgs) -> CmdResult {
     let raw = client(args).get_bytes("/v1/status").await?;
     let view: StatusView = serde_json::from_slice(&raw)?;
-    let code = if view.incidents.is_empty() { 0 } else { 2 };
+    let code = if view.incidents.is_empty() && view.store.ok {
+        0
+    } else {
+        2
+    };
     if args.json {
         print_raw(&raw)?;
         return Ok(ExitCode::from(code));
+    }
+    if !view.store.ok {
+        println!(
+            "STATE NOT DURABLE: the daemon cannot write its database ({}); {} write(s) held in memory and retried, pages are still sent.",
+            view.store.error.as_deref().unwrap_or("unknown error"),
+            view.store.held
+        );
+        println!();
     }
     let (tz, now, colour) = (zone(), Timestamp::now(), colour_enabled());
     if view.checks.is_empty() {

@@ -10,6 +10,7 @@ pub mod command;
 pub mod console;
 pub mod email;
 pub mod payload;
+pub mod stage;
 pub mod webhook;
 
 use std::collections::BTreeMap;

@@ -47,3 +47,26 @@ pub enum StoreError {
     #[error("no page with key {0} in the outbox")]
     UnknownPage(String),
 }
+
+impl StoreError {
+    /// Whether trying the same write again later can succeed: a full disk, an I/O error, a
+    /// busy or locked database, a directory that came back read-only. A constraint violation
+    /// or a corrupt row fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DiskFull
+                    | C::SystemIoFailure
+                    | C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::CannotOpen
+                    | C::ReadOnly
+                    | C::OutOfMemory
+                    | C::FileLockingProtocolFailed
+            ),
+            _ => false,
+        }
+    }
+}
