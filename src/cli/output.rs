@@ -69,11 +69,12 @@ impl Cell {
         Cell::new(text.into(), true)
     }
 
-    /// Control characters replaced here, so widths are those of what is shown.
+    /// Control characters replaced here, so widths are those of what is shown; a tab becomes
+    /// a space, as it would shift the columns after it.
     fn new(text: String, state: bool) -> Cell {
         let text = match sanitize_line(&text) {
-            std::borrow::Cow::Borrowed(_) => text,
-            std::borrow::Cow::Owned(clean) => clean,
+            std::borrow::Cow::Borrowed(_) if !text.contains('\t') => text,
+            clean => clean.replace('\t', " "),
         };
         Cell { text, state }
     }
@@ -227,6 +228,7 @@ mod tests {
             "{out:?}"
         );
         assert!(!paint_state("DOWN\x1b[2J", true).contains("\x1b[2J"));
+        assert_eq!(Cell::from("a\tb").text, "a b");
     }
 
     #[test]
