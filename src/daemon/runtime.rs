@@ -66,10 +66,15 @@ impl Reloader {
         let outcome = self.load_and_apply().await;
         match &outcome {
             Ok(config) => systemd::notify_status(&serving_status(config)),
-            Err(errors) => systemd::notify_status(&format!(
-                "Reload refused ({} error(s), see the journal); running the previous configuration",
-                errors.len()
-            )),
+            Err(errors) => {
+                for e in errors {
+                    tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
+                }
+                systemd::notify_status(&format!(
+                    "Reload refused ({} error(s), see the journal); running the previous configuration",
+                    errors.len()
+                ))
+            }
         }
         systemd::notify_ready();
         outcome
@@ -221,12 +226,9 @@ pub async fn run_until(
         tokio::select! {
             signal = signals.recv() => match signal {
                 None | Some(Signal::Shutdown(_)) => break,
+                // Errors are logged by the reload itself (also for `oncalld reload`).
                 Some(Signal::Reload) => {
-                    if let Err(errors) = reloader.reload().await {
-                        for e in errors {
-                            tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
-                        }
-                    }
+                    let _ = reloader.reload().await;
                 }
             },
             Ok(()) = reload_rx.changed() => {
