@@ -134,7 +134,7 @@ fn sigterm_exits_zero(d: &mut Daemon, what: &str) {
 fn a_closed_stderr_neither_panics_nor_stops_paging() {
     let target = Target::start();
     let hook = Hook::start();
-    let mut d = Daemon::prepare(&config(&target, &hook), "UTC");
+    let mut d = Daemon::unstarted(&config(&target, &hook), "UTC");
     let (read, write) = pipe();
     d.spawn_with(Stdio::from(write), "debug");
 
@@ -169,7 +169,7 @@ fn a_closed_stderr_neither_panics_nor_stops_paging() {
 fn an_unread_stderr_neither_blocks_probes_nor_paging_nor_the_socket() {
     let target = Target::start();
     let hook = Hook::start();
-    let mut d = Daemon::prepare(&config(&target, &hook), "UTC");
+    let mut d = Daemon::unstarted(&config(&target, &hook), "UTC");
     let (read, write) = pipe();
     let start = Instant::now();
     d.spawn_with(Stdio::from(write), "debug");

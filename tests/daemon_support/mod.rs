@@ -35,14 +35,14 @@ impl Daemon {
 
     /// [`Daemon::start`] with `[daemon] time_zone = zone` (an IANA name, e.g. `Europe/Paris`).
     pub fn start_with_zone(config_toml: &str, zone: &str) -> Daemon {
-        let mut d = Daemon::prepare(config_toml, zone);
+        let mut d = Daemon::unstarted(config_toml, zone);
         d.spawn();
         d
     }
 
-    /// Write the files as [`Daemon::start_with_zone`] does, without starting the daemon: for
-    /// tests that choose its stderr and log level ([`Daemon::spawn_with`]).
-    pub fn prepare(config_toml: &str, zone: &str) -> Daemon {
+    /// The files of [`Daemon::start_with_zone`], written but not started: the test can
+    /// prepare the state dir (a small tmpfs, an outbox) before calling [`Daemon::spawn`].
+    pub fn unstarted(config_toml: &str, zone: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let socket = dir.path().join("oncalld.sock");
