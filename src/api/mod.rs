@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod limits;
 pub mod parse;
 pub mod routes;
 pub mod server;
