@@ -22,7 +22,7 @@ async fn read_until_closed(s: &mut UnixStream) -> Vec<u8> {
 fn short_timeouts(max_connections: usize) -> ServeOptions {
     ServeOptions {
         max_connections,
-        header_read_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(300),
         connection_timeout: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(1),
     }

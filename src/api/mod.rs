@@ -7,8 +7,10 @@
 //!   from SO_PEERCRED, and the axum router that validates requests before calling the backend.
 //! - [`client`]: a small HTTP/1.1 client over the socket for the CLI.
 
+pub mod actor;
 pub mod backend;
 pub mod client;
+mod conn;
 pub mod limits;
 pub mod parse;
 pub mod routes;
@@ -19,7 +21,8 @@ pub mod types;
 pub use backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 pub use client::{Client, ClientError};
 pub use server::{
-    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp, serve_with,
+    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp,
+    serve_metrics_with, serve_with,
 };
 
 use std::path::PathBuf;

@@ -1,0 +1,179 @@
+//! One connection of the socket (or the TCP listener): hyper's HTTP/1.1 machinery with the
+//! per-request deadline, the body read up front (bounded in size and time), and the hooks the
+//! accept loop uses to shed it when the connection table is full.
+//!
+//! A request's clock starts when the connection is ready for it (accepted, or the previous
+//! answer produced): its head must be complete within `request_timeout` (hyper's header read
+//! timeout) and its body by the same deadline, else it is answered 408 and closed. The body is
+//! collected here, before the router runs, so a client trickling a body never holds a handler
+//! and is never "busy" (see [`ConnState::busy`]).
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{Notify, OnceCell, watch};
+use tokio::time::Instant;
+
+use super::actor::Actor;
+use super::backend::ApiError;
+use super::routes::MAX_BODY_BYTES;
+use super::server::ServeOptions;
+
+/// What the accept loop knows of a live connection.
+#[derive(Debug, Default)]
+pub(super) struct ConnState {
+    /// A complete request is being handled (the router is running). Such a connection is never
+    /// shed: its work is real, and it ends by itself.
+    pub busy: AtomicBool,
+    /// Notified to close the connection now (it is the oldest idle one and a newcomer needs
+    /// its place).
+    pub shed: Notify,
+}
+
+/// Everything a request on this connection needs.
+struct Ctx {
+    router: Router,
+    options: ServeOptions,
+    state: Arc<ConnState>,
+    /// The peer's uid on the Unix socket (`None` over TCP: no actor, nothing mutating).
+    uid: Option<u32>,
+    actor: OnceCell<Actor>,
+    /// When the connection became ready for its current request.
+    ready_at: Mutex<Instant>,
+}
+
+/// Serve `io` until the client is done, a limit ends it, it is shed, or shutdown is signalled
+/// on `stop` (then the in-flight request finishes and the connection closes).
+pub(super) async fn serve_conn<I>(
+    io: I,
+    uid: Option<u32>,
+    router: Router,
+    options: ServeOptions,
+    state: Arc<ConnState>,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ctx = Arc::new(Ctx {
+        router,
+        options,
+        state: state.clone(),
+        uid,
+        actor: OnceCell::new(),
+        ready_at: Mutex::new(Instant::now()),
+    });
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, std::convert::Infallible>(ctx.handle(req).await) }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(options.request_timeout)
+        .max_buf_size(128 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let deadline = tokio::time::sleep(options.connection_timeout);
+    tokio::pin!(deadline);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(message = "Connection ended with an error.", error = %e);
+                }
+                return;
+            }
+            () = &mut deadline => {
+                tracing::debug!(message = "Connection closed: time limit reached.");
+                return;
+            }
+            () = state.shed.notified() => {
+                tracing::debug!(message = "Connection shed: the connection table is full.");
+                return;
+            }
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+}
+
+impl Ctx {
+    async fn handle(&self, req: Request<Incoming>) -> Response {
+        let deadline = self.ready_at() + self.options.request_timeout;
+        let (parts, body) = req.into_parts();
+        let bytes = match read_body(body, deadline).await {
+            Ok(b) => b,
+            Err(late) if late.status == 408 => return closing(late),
+            Err(refusal) => return refusal.into_response(),
+        };
+        self.state.busy.store(true, Ordering::SeqCst);
+        let mut req = Request::from_parts(parts, Body::from(bytes));
+        if let Some(uid) = self.uid {
+            let actor = self.actor.get_or_init(|| Actor::resolve(uid)).await;
+            req.extensions_mut().insert(actor.clone());
+        }
+        let mut router = self.router.clone();
+        let response = match tower_service::Service::call(&mut router, req).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        };
+        if let Ok(mut at) = self.ready_at.lock() {
+            *at = Instant::now();
+        }
+        self.state.busy.store(false, Ordering::SeqCst);
+        response
+    }
+
+    fn ready_at(&self) -> Instant {
+        self.ready_at
+            .lock()
+            .map_or_else(|_| Instant::now(), |at| *at)
+    }
+}
+
+/// The whole body, at most [`MAX_BODY_BYTES`], by `deadline`; otherwise the error to answer.
+async fn read_body(body: Incoming, deadline: Instant) -> Result<Bytes, ApiError> {
+    // Over-long bodies are refused once 64 KiB have been read rather than on their declared
+    // length: the client is then usually still reading when the 413 arrives, instead of being
+    // reset while it writes.
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    match tokio::time::timeout_at(deadline, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "cannot read the request body: {e}"
+        ))),
+        Err(_) => Err(ApiError::new(
+            408,
+            "the request was not received in time: send the head and body together",
+        )),
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        format!("request body too large: at most {MAX_BODY_BYTES} bytes"),
+    )
+}
+
+/// An error answer after which the connection is closed (its body was not read whole).
+fn closing(error: ApiError) -> Response {
+    let mut r = error.into_response();
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
