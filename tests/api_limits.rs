@@ -301,3 +301,23 @@ async fn tcp_listener_has_the_same_limits() {
     let _ = tx.send(());
     task.await.unwrap();
 }
+
+/// A head longer than 16 KiB is refused without being buffered further.
+#[tokio::test]
+async fn oversized_head_is_refused() {
+    let s = start().await;
+    let mut c = UnixStream::connect(&s.path).await.unwrap();
+    let head = format!(
+        "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let _ = c.write_all(head.as_bytes()).await;
+    let out = read_until_closed(&mut c).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    assert!(!s.backend.calls().contains(&"status".to_string()));
+    s.shutdown().await;
+}

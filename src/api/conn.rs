@@ -16,7 +16,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -28,6 +28,9 @@ use super::actor::Actor;
 use super::backend::ApiError;
 use super::routes::MAX_BODY_BYTES;
 use super::server::ServeOptions;
+
+/// Largest request head (hyper's read buffer; its minimum is 8 KiB).
+pub(super) const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// What the accept loop knows of a live connection.
 #[derive(Debug, Default)]
@@ -80,7 +83,9 @@ pub(super) async fn serve_conn<I>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(options.request_timeout)
-        .max_buf_size(128 * 1024);
+        // A request head longer than this is refused (431): ours are a few hundred bytes, and
+        // 1,024 connections x 16 KiB bounds what half-sent heads can hold.
+        .max_buf_size(MAX_HEAD_BYTES);
     let conn = builder.serve_connection(TokioIo::new(io), service);
     tokio::pin!(conn);
     let deadline = tokio::time::sleep(options.connection_timeout);
@@ -145,23 +150,45 @@ impl Ctx {
 }
 
 /// The whole body, at most [`MAX_BODY_BYTES`], by `deadline`; otherwise the error to answer.
-async fn read_body(body: Incoming, deadline: Instant) -> Result<Bytes, ApiError> {
-    // Over-long bodies are refused once 64 KiB have been read rather than on their declared
-    // length: the client is then usually still reading when the 413 arrives, instead of being
-    // reset while it writes.
-    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
-    match tokio::time::timeout_at(deadline, collect).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(e)) => Err(ApiError::bad_request(format!(
-            "cannot read the request body: {e}"
-        ))),
+///
+/// Past the limit, up to [`DRAIN_BYTES`] more are read and thrown away before answering 413:
+/// a client still writing its body would otherwise be reset (unread data on close) and never
+/// see why. Memory stays bounded by the limit either way.
+async fn read_body(mut body: Incoming, deadline: Instant) -> Result<Bytes, ApiError> {
+    let mut total = 0usize;
+    let mut kept = Vec::new();
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+            let Ok(data) = frame.into_data() else {
+                continue; // trailers
+            };
+            total = total.saturating_add(data.len());
+            if total <= MAX_BODY_BYTES {
+                kept.extend_from_slice(&data);
+            } else if total > MAX_BODY_BYTES + DRAIN_BYTES {
+                break;
+            }
+        }
+        Ok(())
+    };
+    let outcome = tokio::time::timeout_at(deadline, read).await;
+    if total > MAX_BODY_BYTES {
+        return Err(too_large());
+    }
+    match outcome {
+        Ok(Ok(())) => Ok(Bytes::from(kept)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(ApiError::new(
             408,
             "the request was not received in time: send the head and body together",
         )),
     }
 }
+
+/// How much of an over-long body is read (and dropped) so the client gets its 413.
+const DRAIN_BYTES: usize = 1024 * 1024;
 
 fn too_large() -> ApiError {
     ApiError::new(
