@@ -248,3 +248,41 @@ fn fd_budget(wanted: usize) -> usize {
     let allowed = usize::try_from(soft.saturating_sub(RESERVE)).unwrap_or(wanted);
     wanted.min(allowed.max(16))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(busy: &[bool]) -> Table {
+        let mut t = Table::default();
+        for b in busy {
+            let c = Arc::new(ConnState::default());
+            c.busy.store(*b, Ordering::SeqCst);
+            t.insert(c);
+        }
+        t
+    }
+
+    #[test]
+    fn room_is_made_by_shedding_the_oldest_idle_connection() {
+        let mut t = table(&[true, false, false]);
+        assert!(t.make_room(3));
+        // #0 is busy (kept), #1 is the oldest idle one (shed), #2 stays.
+        assert_eq!(t.live.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert!(t.make_room(3), "below the cap: nothing to do");
+        assert_eq!(t.live.len(), 2);
+    }
+
+    #[test]
+    fn a_table_full_of_busy_connections_refuses_the_newcomer() {
+        let mut t = table(&[true, true]);
+        assert!(!t.make_room(2));
+        assert_eq!(t.live.len(), 2, "nobody is shed mid-request");
+    }
+
+    #[test]
+    fn fd_budget_keeps_descriptors_in_reserve() {
+        let cap = fd_budget(1024);
+        assert!((16..=1024).contains(&cap));
+    }
+}
