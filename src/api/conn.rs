@@ -6,11 +6,11 @@
 //! answer produced): its head must be complete within `request_timeout` (hyper's header read
 //! timeout) and its body by the same deadline, else it is answered 408 and closed. The body is
 //! collected here, before the router runs, so a client trickling a body never holds a handler
-//! and is never "busy" (see [`ConnState::busy`]).
+//! and can always be shed (see [`ConnState`]).
 
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -35,12 +35,45 @@ pub(super) const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// What the accept loop knows of a live connection.
 #[derive(Debug, Default)]
 pub(super) struct ConnState {
-    /// A complete request is being handled (the router is running). Such a connection is never
-    /// shed: its work is real, and it ends by itself.
-    pub busy: AtomicBool,
+    /// [`IDLE`], [`BUSY`] (a complete request is being handled: never shed, its work is real
+    /// and ends by itself) or [`SHED`] (closing to make room). Moves only by compare-and-swap,
+    /// so a request cannot start on a connection being shed, nor be shed once started.
+    phase: AtomicU8,
     /// Notified to close the connection now (it is the oldest idle one and a newcomer needs
     /// its place).
     pub shed: Notify,
+}
+
+const IDLE: u8 = 0;
+const BUSY: u8 = 1;
+const SHED: u8 = 2;
+
+impl ConnState {
+    /// Mark the connection as shed (and wake it to close) if it is idle.
+    pub fn try_shed(&self) -> bool {
+        let shed = self
+            .phase
+            .compare_exchange(IDLE, SHED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if shed {
+            self.shed.notify_one();
+        }
+        shed
+    }
+
+    /// A complete request starts; false if the connection is being shed.
+    pub fn try_begin(&self) -> bool {
+        self.phase
+            .compare_exchange(IDLE, BUSY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+
+    /// The request is answered: the connection may be shed again.
+    pub fn end(&self) {
+        let _ = self
+            .phase
+            .compare_exchange(BUSY, IDLE, Ordering::SeqCst, Ordering::SeqCst);
+    }
 }
 
 /// Everything a request on this connection needs.
@@ -124,7 +157,9 @@ impl Ctx {
             Err(late) if late.status == 408 => return closing(late),
             Err(refusal) => return refusal.into_response(),
         };
-        self.state.busy.store(true, Ordering::SeqCst);
+        if !self.state.try_begin() {
+            return closing(ApiError::unavailable("too many connections: try again"));
+        }
         let mut req = Request::from_parts(parts, Body::from(bytes));
         if let Some(uid) = self.uid {
             let actor = self.actor.get_or_init(|| Actor::resolve(uid)).await;
@@ -138,7 +173,7 @@ impl Ctx {
         if let Ok(mut at) = self.ready_at.lock() {
             *at = Instant::now();
         }
-        self.state.busy.store(false, Ordering::SeqCst);
+        self.state.end();
         response
     }
 

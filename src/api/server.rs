@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -151,18 +150,13 @@ impl Table {
         if self.live.len() < cap {
             return true;
         }
-        let oldest_idle = self
+        // try_shed succeeds only on an idle connection, atomically: the first one wins.
+        let shed = self
             .live
             .iter()
-            .find(|(_, c)| !c.busy.load(Ordering::SeqCst))
+            .find(|(_, c)| c.try_shed())
             .map(|(id, _)| *id);
-        match oldest_idle.and_then(|id| self.live.remove(&id)) {
-            Some(conn) => {
-                conn.shed.notify_one();
-                true
-            }
-            None => false,
-        }
+        shed.and_then(|id| self.live.remove(&id)).is_some()
     }
 
     fn insert(&mut self, conn: Arc<ConnState>) -> u64 {
@@ -257,7 +251,9 @@ mod tests {
         let mut t = Table::default();
         for b in busy {
             let c = Arc::new(ConnState::default());
-            c.busy.store(*b, Ordering::SeqCst);
+            if *b {
+                assert!(c.try_begin());
+            }
             t.insert(c);
         }
         t
@@ -278,6 +274,18 @@ mod tests {
         let mut t = table(&[true, true]);
         assert!(!t.make_room(2));
         assert_eq!(t.live.len(), 2, "nobody is shed mid-request");
+    }
+
+    #[test]
+    fn a_shed_connection_starts_no_request_and_a_busy_one_is_not_shed() {
+        let c = ConnState::default();
+        assert!(c.try_shed());
+        assert!(!c.try_begin());
+        let c = ConnState::default();
+        assert!(c.try_begin());
+        assert!(!c.try_shed());
+        c.end();
+        assert!(c.try_shed(), "idle again once answered");
     }
 
     #[test]
