@@ -65,6 +65,22 @@ mod tests {
         assert!(check_text("message", None).is_ok());
     }
 
+    /// The longest allowed pattern, built to backtrack, against a long name: still quick
+    /// (silences are matched against every check on every evaluation).
+    #[test]
+    fn worst_case_pattern_matches_quickly() {
+        let pattern = format!("{}b", "*a".repeat((MAX_PATTERN_BYTES - 1) / 2));
+        assert!(pattern.len() <= MAX_PATTERN_BYTES);
+        let glob = glob::Pattern::new(&pattern).unwrap();
+        let name = "a".repeat(1000);
+        let started = std::time::Instant::now();
+        for _ in 0..100 {
+            assert!(!glob.matches(&name));
+        }
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    }
+
     #[test]
     fn silence_room() {
         assert!(check_silence_room(999).is_ok());
