@@ -129,6 +129,11 @@ pub trait Backend: Send + Sync + 'static {
     fn postmortem(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<String>>;
     /// `GET /v1/silences`: active and recently ended silences.
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceView>>>;
+    /// How many silences are in force or scheduled now: the router refuses a new one at
+    /// [`super::limits::MAX_ACTIVE_SILENCES`]. The default counts [`Backend::silences`].
+    fn active_silences(&self) -> BoxFuture<'_, ApiResult<usize>> {
+        Box::pin(async move { Ok(self.silences().await?.iter().filter(|s| s.active).count()) })
+    }
     /// `POST /v1/silences`: a silence from now for `duration`.
     fn add_silence(
         &self,
