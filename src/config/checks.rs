@@ -52,13 +52,17 @@ impl Default for Settings {
 
 /// Override `s` with whichever shared keys `t` sets. `from_defaults` says which table it is.
 pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_defaults: bool) {
-    let durations: [(&'static str, &mut Duration); 3] = [
-        ("interval", &mut s.interval),
-        ("timeout", &mut s.timeout),
-        ("retry_interval", &mut s.retry_interval),
+    let durations: [(&'static str, &mut Duration, values::Bounds); 3] = [
+        ("interval", &mut s.interval, values::PROBE_INTERVAL),
+        ("timeout", &mut s.timeout, values::TIMEOUT),
+        (
+            "retry_interval",
+            &mut s.retry_interval,
+            values::PROBE_INTERVAL,
+        ),
     ];
-    for (key, slot) in durations {
-        if let Some(d) = t.get(key).and_then(|n| n.duration(sink)) {
+    for (key, slot, bounds) in durations {
+        if let Some(d) = t.get(key).and_then(|n| n.duration_in(sink, bounds)) {
             *slot = d;
         }
     }
@@ -66,7 +70,8 @@ pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_
         ("retries", &mut s.retries),
         ("recoveries", &mut s.recoveries),
     ] {
-        if let Some(v) = t.get(key).and_then(|n| n.u32_min(sink, 1)) {
+        let value = t.get(key).and_then(|n| n.int(sink, 1, values::MAX_COUNT));
+        if let Some(v) = value.and_then(|v| u32::try_from(v).ok()) {
             *slot = v;
         }
     }

@@ -76,7 +76,7 @@ pub fn notifiers(
 fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration> {
     match t.get("timeout") {
         None => Some(Duration::from_secs(default)),
-        Some(n) => n.duration(sink),
+        Some(n) => n.duration_in(sink, values::TIMEOUT),
     }
 }
 
