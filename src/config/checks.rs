@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::limits;
 use super::probes;
 use super::reader::{Node, Sink, Span, Table};
 use super::types::{CheckConfig, PageOn};
@@ -52,13 +53,13 @@ impl Default for Settings {
 
 /// Override `s` with whichever shared keys `t` sets. `from_defaults` says which table it is.
 pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_defaults: bool) {
-    let durations: [(&'static str, &mut Duration, values::Bounds); 3] = [
-        ("interval", &mut s.interval, values::PROBE_INTERVAL),
-        ("timeout", &mut s.timeout, values::TIMEOUT),
+    let durations: [(&'static str, &mut Duration, limits::Bounds); 3] = [
+        ("interval", &mut s.interval, limits::PROBE_INTERVAL),
+        ("timeout", &mut s.timeout, limits::TIMEOUT),
         (
             "retry_interval",
             &mut s.retry_interval,
-            values::PROBE_INTERVAL,
+            limits::PROBE_INTERVAL,
         ),
     ];
     for (key, slot, bounds) in durations {
@@ -70,7 +71,7 @@ pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_
         ("retries", &mut s.retries),
         ("recoveries", &mut s.recoveries),
     ] {
-        let value = t.get(key).and_then(|n| n.int(sink, 1, values::MAX_COUNT));
+        let value = t.get(key).and_then(|n| n.int(sink, 1, limits::MAX_COUNT));
         if let Some(v) = value.and_then(|v| u32::try_from(v).ok()) {
             *slot = v;
         }

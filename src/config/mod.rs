@@ -14,6 +14,7 @@
 mod checks;
 mod daemon;
 mod document;
+mod limits;
 pub mod lint;
 mod locate;
 mod notifiers;

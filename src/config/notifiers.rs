@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::limits;
 use super::reader::{Node, Sink, Table};
 use super::types::{ContactMethod, EmailNotifier, NotifierConfig, Person, WebhookNotifier};
 use super::values;
@@ -76,7 +77,7 @@ pub fn notifiers(
 fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration> {
     match t.get("timeout") {
         None => Some(Duration::from_secs(default)),
-        Some(n) => n.duration_in(sink, values::TIMEOUT),
+        Some(n) => n.duration_in(sink, limits::TIMEOUT),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
+use super::limits;
 use super::notifiers::named;
 use super::reader::{Node, Sink};
 use super::types::{Override, Period, Policy, Schedule, Step, Target};
@@ -88,7 +89,7 @@ pub fn schedules(
             .and_then(|n| rotation(&n, known, sink));
         let shift = t
             .required(sink, "shift")
-            .and_then(|n| n.duration_in(sink, values::SHIFT));
+            .and_then(|n| n.duration_in(sink, limits::SHIFT));
         let start = t
             .required(sink, "start")
             .and_then(|n| values::schedule_datetime(&n, sink));
@@ -186,12 +187,12 @@ pub fn policies(
         let repeat = match t.get("repeat") {
             None => Some(0),
             Some(n) => n
-                .int(sink, 0, values::MAX_COUNT)
+                .int(sink, 0, limits::MAX_COUNT)
                 .and_then(|r| u32::try_from(r).ok()),
         };
         let ack_timeout = match t.get("ack_timeout") {
             None => Some(None),
-            Some(n) => n.duration_in(sink, values::ESCALATION).map(Some),
+            Some(n) => n.duration_in(sink, limits::ESCALATION).map(Some),
         };
         let steps = t.required(sink, "steps").and_then(|n| {
             let items = n.array(sink)?;
@@ -231,7 +232,7 @@ fn step(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Step> {
     });
     let escalate_after = match t.get("escalate_after") {
         None => Some(Duration::from_secs(15 * 60)),
-        Some(n) => n.duration_in(sink, values::ESCALATION),
+        Some(n) => n.duration_in(sink, limits::ESCALATION),
     };
     t.finish(sink);
     Some(Step {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use super::values::{Bounds, short_duration};
+use super::limits::{Bounds, short_duration};
 
 /// Byte range in the config text.
 pub(crate) type Span = Range<usize>;
