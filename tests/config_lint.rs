@@ -194,3 +194,90 @@ fn a_person_no_policy_reaches_is_named() {
         ]
     );
 }
+
+#[test]
+fn a_step_of_two_schedules_reaches_nobody_only_where_both_gaps_meet() {
+    let text = DAY
+        .replace(
+            "[policies.default]",
+            "[periods.evening]\nwindows = [\"daily 17:00-23:00\"]\n\n[schedules.late]\n\
+             time_zone = \"Europe/Paris\"\nrotation = [\"alice\"]\nshift = \"1d\"\n\
+             start = \"2026-11-02T17:00\"\nperiod = \"evening\"\n\n[policies.default]",
+        )
+        .replace(
+            "notify = [\"schedule:day\"]",
+            "notify = [\"schedule:day\", \"schedule:late\"]",
+        );
+    let got = warnings(&text, "2026-11-30T09:00:00Z");
+    let step: Vec<&String> = got.iter().filter(|w| w.contains("steps[0]")).collect();
+    assert_eq!(step.len(), 1, "{got:?}");
+    assert!(
+        step[0].contains("pages nobody from 2026-11-30 23:00 to 2026-12-01 09:00 (Europe/Paris)"),
+        "{got:?}"
+    );
+    // The core agrees: nobody at 23:30 Paris, someone at 22:30.
+    let config = config::parse(&text, Path::new("lint.toml")).unwrap();
+    let step = &config.policies["default"].steps[0];
+    let at = |s: &str| s.parse::<Timestamp>().unwrap();
+    let recipients = oncalld::core::escalation::step_recipients;
+    assert!(recipients(&config, step, at("2026-11-30T22:30:00Z")).is_empty());
+    assert!(!recipients(&config, step, at("2026-11-30T21:30:00Z")).is_empty());
+}
+
+/// 50 schedules with 10 windows and 20 overrides each, 50 policies of 3 steps naming 3
+/// schedules, 250 checks: the lint stays well under the 2 s the fuzz test allows a case (about
+/// 0.45 s in a debug build; 200 schedules take 1.4 s).
+#[test]
+fn a_large_config_is_linted_quickly() {
+    let mut text = String::from(
+        "[notifiers.hook]\ntype = \"webhook\"\nurl = \"https://h.example.com/\"\n\n\
+         [people.alice]\nnotify = [{ via = \"hook\" }]\n\n[periods.shifts]\nwindows = [",
+    );
+    let windows: Vec<String> = (0..10)
+        .map(|h| format!("\"mon-fri {:02}:00-{:02}:30\"", 8 + h, 8 + h))
+        .collect();
+    text.push_str(&windows.join(", "));
+    text.push_str("]\n\n");
+    for s in 0..50 {
+        text.push_str(&format!(
+            "[schedules.s{s}]\ntime_zone = \"Europe/Paris\"\nrotation = [\"alice\"]\n\
+             shift = \"1d\"\nstart = \"2026-01-01T09:00\"\nperiod = \"shifts\"\n"
+        ));
+        for o in 0..20 {
+            text.push_str(&format!(
+                "[[schedules.s{s}.overrides]]\nperson = \"alice\"\n\
+                 from = \"2026-12-{:02}T01:00\"\nuntil = \"2026-12-{:02}T02:00\"\n",
+                1 + o,
+                1 + o
+            ));
+        }
+    }
+    for p in 0..50 {
+        text.push_str(&format!("[policies.p{p}]\n"));
+        for k in 0..3 {
+            let (a, b, c) = ((p + k) % 50, (p + k + 1) % 50, (p + k + 2) % 50);
+            text.push_str(&format!(
+                "[[policies.p{p}.steps]]\nnotify = [\"schedule:s{a}\", \"schedule:s{b}\", \
+                 \"schedule:s{c}\"]\n"
+            ));
+        }
+    }
+    for c in 0..250 {
+        text.push_str(&format!(
+            "[[check]]\nname = \"c{c}\"\ntype = \"tcp\"\naddress = \"127.0.0.1:9\"\n\
+             policy = \"p{}\"\n",
+            c % 50
+        ));
+    }
+    let config = config::parse(&text, Path::new("lint.toml")).unwrap();
+    let started = std::time::Instant::now();
+    let got = config::lint::lint(&config, "2026-11-30T09:00:00Z".parse().unwrap());
+    let took = started.elapsed();
+    assert_eq!(
+        got.len(),
+        50 + 150,
+        "every schedule and every step has gaps"
+    );
+    eprintln!("{} bytes linted in {took:?}", text.len());
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+}

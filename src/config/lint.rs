@@ -6,19 +6,20 @@
 //! - a person no policy can reach (named by no step, in no schedule a step pages).
 //!
 //! Pure: `now` is a parameter, nothing reads the clock. Who is on call comes from the core
-//! ([`on_call`], [`step_recipients`]); it changes only at a few instants (a schedule's first
-//! handover, the edges of overrides and period windows, a zone's offset changes), so the lint
-//! asks at those instants only instead of walking the 28 days second by second. A handover
-//! from one person to the next never leaves a gap, so later handovers are not needed.
+//! ([`on_call`]); it changes only at a few instants (a schedule's first handover, the edges of
+//! overrides and period windows, a zone's offset changes), so the lint asks at those instants
+//! only instead of walking the 28 days second by second. A handover from one person to the
+//! next never leaves a gap, so later handovers are not needed. A step reaches nobody exactly
+//! when all its targets are schedules with nobody on call (a person or a notifier is always
+//! paged, as the core's `step_recipients` does), so its gaps are the common part of theirs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 use super::types::{Config, NotifierConfig, Policy, Schedule, Step, Target};
-use crate::core::escalation::step_recipients;
 use crate::core::oncall::{local_instant, on_call};
 
 /// How far ahead gaps are looked for.
@@ -65,11 +66,14 @@ fn key(k: &str) -> Seg {
 pub fn lint(config: &Config, now: Timestamp) -> Vec<Finding> {
     let horizon = SignedDuration::from_hours(24 * HORIZON_DAYS);
     let end = now.saturating_add(horizon).unwrap_or(Timestamp::MAX);
+    let gaps: BTreeMap<&str, Vec<Gap>> = config
+        .schedules
+        .iter()
+        .map(|(name, s)| (name.as_str(), gaps(config, s, now, end)))
+        .collect();
     let mut out = Vec::new();
     for (name, schedule) in &config.schedules {
-        let points = change_points(config, [schedule], now, end);
-        let nobody = |t| on_call(schedule, &config.periods, t).is_none();
-        if let Some(gap) = first_gap(&points, nobody) {
+        if let Some(gap) = gaps.get(name.as_str()).and_then(|g| g.first()) {
             let message = format!(
                 "schedule {name:?} has nobody on call {}",
                 gap.describe(&schedule.time_zone, now, end)
@@ -79,9 +83,13 @@ pub fn lint(config: &Config, now: Timestamp) -> Vec<Finding> {
     }
     for (name, policy) in &config.policies {
         for (i, step) in policy.steps.iter().enumerate() {
-            if let Some(message) = step_gap(config, step, now, end) {
+            if let Some((gap, zone)) = step_gap(config, step, &gaps) {
                 let at = vec![key("policies"), key(name), key("steps"), Seg::Index(i)];
-                let message = format!("step {} of policy {name:?} {message}", i + 1);
+                let message = format!(
+                    "step {} of policy {name:?} pages nobody {} (the step is skipped then)",
+                    i + 1,
+                    gap.describe(zone, now, end)
+                );
                 out.push(Finding::new(at, message));
             }
         }
@@ -91,54 +99,95 @@ pub fn lint(config: &Config, now: Timestamp) -> Vec<Finding> {
     out
 }
 
-/// "pages nobody from ... to ..." when a step's targets all come up empty at some time.
-fn step_gap(config: &Config, step: &Step, now: Timestamp, end: Timestamp) -> Option<String> {
-    let schedules: Vec<&Schedule> = step
-        .notify
-        .iter()
-        .filter_map(|t| match t {
-            Target::Schedule(s) => config.schedules.get(s),
-            _ => None,
-        })
-        .collect();
-    let zone = schedules.first()?.time_zone.clone();
-    let points = change_points(config, schedules, now, end);
-    let gap = first_gap(&points, |t| step_recipients(config, step, t).is_empty())?;
-    Some(format!(
-        "pages nobody {} (the step is skipped then)",
-        gap.describe(&zone, now, end)
-    ))
+/// Every stretch of `[now, end)` with nobody on call in `schedule`, in order.
+fn gaps(config: &Config, schedule: &Schedule, now: Timestamp, end: Timestamp) -> Vec<Gap> {
+    let mut out = Vec::new();
+    let mut from = None;
+    for t in change_points(config, schedule, now, end) {
+        match (from, on_call(schedule, &config.periods, t).is_none()) {
+            (None, true) => from = Some(t),
+            (Some(f), false) => {
+                out.push(Gap {
+                    from: f,
+                    until: Some(t),
+                });
+                from = None;
+            }
+            _ => {}
+        }
+    }
+    out.extend(from.map(|from| Gap { from, until: None }));
+    out
+}
+
+/// The first stretch a step reaches nobody, and the zone to show it in (its first schedule's).
+/// A person or notifier target always reaches someone; schedules leave the common part of
+/// their gaps.
+fn step_gap<'a>(
+    config: &'a Config,
+    step: &Step,
+    gaps: &BTreeMap<&str, Vec<Gap>>,
+) -> Option<(Gap, &'a TimeZone)> {
+    let mut common: Option<Vec<Gap>> = None;
+    let mut zone = None;
+    for target in &step.notify {
+        let Target::Schedule(name) = target else {
+            return None;
+        };
+        zone = zone.or(config.schedules.get(name).map(|s| &s.time_zone));
+        let theirs = gaps.get(name.as_str())?;
+        common = Some(match common {
+            None => theirs.clone(),
+            Some(ours) => intersect(&ours, theirs),
+        });
+    }
+    Some((*common?.first()?, zone?))
+}
+
+/// The stretches in both lists (each sorted and disjoint).
+fn intersect(a: &[Gap], b: &[Gap]) -> Vec<Gap> {
+    let until = |g: &Gap| g.until.unwrap_or(Timestamp::MAX);
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        let from = a[i].from.max(b[j].from);
+        let (ua, ub) = (until(&a[i]), until(&b[j]));
+        let to = ua.min(ub);
+        if from < to {
+            let until = (to != Timestamp::MAX).then_some(to);
+            out.push(Gap { from, until });
+        }
+        if ua < ub {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
 }
 
 /// The instants in `[now, end)` at which who is on call in `schedules` may change, sorted.
-fn change_points<'a>(
+fn change_points(
     config: &Config,
-    schedules: impl IntoIterator<Item = &'a Schedule>,
+    schedule: &Schedule,
     now: Timestamp,
     end: Timestamp,
 ) -> Vec<Timestamp> {
-    let mut points = BTreeSet::from([now]);
-    for s in schedules {
-        let tz = &s.time_zone;
-        points.insert(local_instant(tz, s.start));
-        for o in &s.overrides {
-            points.insert(local_instant(tz, o.from));
-            points.insert(local_instant(tz, o.until));
-        }
-        points.extend(
-            tz.following(now)
-                .map(|t| t.timestamp())
-                .take_while(|t| *t < end),
-        );
-        let Some(period) = s.period.as_ref().and_then(|p| config.periods.get(p)) else {
-            continue;
-        };
+    let tz = &schedule.time_zone;
+    let mut points = BTreeSet::from([now, local_instant(tz, schedule.start)]);
+    for o in &schedule.overrides {
+        points.insert(local_instant(tz, o.from));
+        points.insert(local_instant(tz, o.until));
+    }
+    let transitions = tz.following(now).map(|t| t.timestamp());
+    points.extend(transitions.take_while(|t| *t < end));
+    let period = schedule.period.as_ref().and_then(|p| config.periods.get(p));
+    if let Some(period) = period {
         let mut day = tz.to_datetime(now).date().yesterday().ok();
         let last = tz.to_datetime(end).date();
         while let Some(d) = day.filter(|d| *d <= last) {
             for w in &period.windows {
-                points.insert(at(tz, d, w.start));
-                points.insert(at(tz, d, w.end.unwrap_or(Time::midnight())));
+                points.extend(at(tz, d, w.start));
+                points.extend(at(tz, d, w.end.unwrap_or(Time::midnight())));
             }
             day = d.tomorrow().ok();
         }
@@ -149,11 +198,16 @@ fn change_points<'a>(
         .collect()
 }
 
-fn at(tz: &TimeZone, date: Date, time: Time) -> Timestamp {
-    local_instant(tz, date.to_datetime(time))
+/// The instants a local time means: both occurrences when it falls in a fall-back fold.
+fn at(tz: &TimeZone, date: Date, time: Time) -> [Timestamp; 2] {
+    let dt = date.to_datetime(time);
+    let first = local_instant(tz, dt);
+    let later = tz.to_ambiguous_timestamp(dt).later().unwrap_or(first);
+    [first, later]
 }
 
 /// A stretch with nobody; `until: None` when it lasts past the horizon.
+#[derive(Debug, Clone, Copy)]
 struct Gap {
     from: Timestamp,
     until: Option<Timestamp>,
@@ -193,24 +247,6 @@ fn local(tz: &TimeZone, t: Timestamp) -> String {
 fn local_minute(tz: &TimeZone, t: Timestamp) -> String {
     let dt = tz.to_datetime(t);
     format!("{} {:02}:{:02}", dt.date(), dt.hour(), dt.minute())
-}
-
-/// The first stretch of `points` (sorted) at which `nobody` holds.
-fn first_gap(points: &[Timestamp], nobody: impl Fn(Timestamp) -> bool) -> Option<Gap> {
-    let mut from = None;
-    for &t in points {
-        match (from, nobody(t)) {
-            (None, true) => from = Some(t),
-            (Some(f), false) => {
-                return Some(Gap {
-                    from: f,
-                    until: Some(t),
-                });
-            }
-            _ => {}
-        }
-    }
-    from.map(|from| Gap { from, until: None })
 }
 
 /// Everyone a target can ever mean: the person, or everyone in the schedule.
