@@ -11,6 +11,7 @@
 //! - [`api`]: HTTP/1.1 + JSON on the Unix socket, server and the CLI's client.
 //! - [`cli`]: one file per group of subcommands.
 //! - [`report`]: postmortem drafts and MTTA / MTTR / availability reports.
+//! - [`text`], [`redact`]: outside text made safe to show, secrets kept out of output.
 
 pub mod api;
 pub mod cli;
@@ -19,5 +20,7 @@ pub mod core;
 pub mod daemon;
 pub mod notify;
 pub mod probe;
+pub mod redact;
 pub mod report;
 pub mod store;
+pub mod text;

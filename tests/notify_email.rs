@@ -94,6 +94,37 @@ async fn body_says_what_failed_since_when_who_else_and_how_to_ack() {
     }
 }
 
+/// SPEC §9: a plugin's escapes and bare CRs never reach the mail; every line ends in CRLF.
+#[tokio::test]
+async fn hostile_text_is_replaced_and_lines_end_in_crlf() {
+    let server = SmtpServer::start(None, None);
+    let targets = [(
+        "website".to_string(),
+        "http://webuser:***@example.com/x".to_string(),
+    )];
+    let mail = notifier(server.url()).with_targets(targets.into_iter().collect());
+    let mut p = page(PageEvent::Triggered, 17, 1, "alice", "mail");
+    p.summary = "CRITICAL - \x1b[2J\x1b]52;c;aGk=\x07 bad\r.\r".to_string();
+    p.text = format!("TRIGGERED #17 website: {}", p.summary);
+    mail.send(&p).await.unwrap();
+    let got = server.messages();
+    let body = got[0]["body"].as_str().unwrap();
+    assert!(!body.contains(['\x1b', '\x07']), "{body:?}");
+    assert!(body.contains("CRITICAL - \u{fffd}[2J"), "{body:?}");
+    assert!(!body.contains("PASS"), "{body:?}");
+    let subject = header(&got[0], "subject");
+    assert!(!subject.contains(['\x1b', '\x07', '\r']), "{subject:?}");
+    // The raw message as it crossed the wire: no bare CR, no bare LF anywhere.
+    let raw = got[0]["raw"].as_str().unwrap().as_bytes();
+    for (i, b) in raw.iter().enumerate() {
+        match b {
+            b'\r' => assert_eq!(raw.get(i + 1), Some(&b'\n'), "bare CR at {i}"),
+            b'\n' => assert!(i > 0 && raw[i - 1] == b'\r', "bare LF at {i}"),
+            _ => {}
+        }
+    }
+}
+
 #[tokio::test]
 async fn retries_keep_the_same_message_id() {
     let server = SmtpServer::start(None, None);

@@ -184,3 +184,33 @@ fn bad_config_is_refused_at_build() {
         .insert("Bad Header".to_string(), "x".to_string());
     assert!(WebhookNotifier::new(&bad_header).is_err());
 }
+
+/// SPEC §9: a failed delivery's message (timeline, log) holds neither the URL's password nor
+/// its path (chat webhooks carry a token there), nor the secret or the Authorization header.
+#[tokio::test]
+async fn errors_show_no_url_secret_or_token() {
+    let url = format!(
+        "http://hookuser:PASSW0RD@127.0.0.1:{}/services/T0KEN-IN-PATH",
+        free_port()
+    );
+    let hook = notifier(url, Some("s3cret"), TIMEOUT);
+    let err = hook
+        .send(&page(PageEvent::Triggered, 1, 1, "alice", "ops-chat"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    let shown = format!("{err} {err:?}");
+    for secret in ["PASSW0RD", "T0KEN-IN-PATH", "s3cret", "t0ken"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    let config = WebhookConfig {
+        url: "https://u:PASSW0RD@example.com/x".to_string(),
+        secret: Some("s3cret".to_string()),
+        headers: [("Authorization".to_string(), "Bearer t0ken".to_string())].into(),
+        timeout: TIMEOUT,
+    };
+    let debug = format!("{config:?}");
+    for secret in ["PASSW0RD", "s3cret", "t0ken"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+}

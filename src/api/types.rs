@@ -77,6 +77,31 @@ pub struct StatusView {
     pub checks: Vec<CheckView>,
     /// Open incidents only (triggered or acknowledged).
     pub incidents: Vec<IncidentView>,
+    /// Whether the daemon's state is durable (SPEC §9).
+    #[serde(default)]
+    pub store: StoreView,
+}
+
+/// The store as the daemon sees it: `ok` false while steps are held in memory because the
+/// database cannot be written (disk full, I/O error); pages are still sent meanwhile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreView {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Writes waiting for the store.
+    #[serde(default)]
+    pub held: usize,
+}
+
+impl Default for StoreView {
+    fn default() -> Self {
+        StoreView {
+            ok: true,
+            error: None,
+            held: 0,
+        }
+    }
 }
 
 /// One silence (maintenance window).

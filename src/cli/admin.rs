@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use hyper::Method;
 
 use super::args::ClientArgs;
-use super::output::{CmdResult, client, print_json, print_raw};
+use super::output::{CmdResult, client, print_json, print_raw, safe};
 use crate::api::client::encode;
 use crate::api::parse::parse_duration;
 use crate::api::types::ReloadView;
+use crate::text::sanitize_text;
 
 /// MTTA / MTTR / availability. The daemon's text rendering (`"text"`) when it sends one,
 /// else the JSON, pretty.
@@ -20,7 +21,7 @@ pub async fn report(args: &ClientArgs, since: &str) -> CmdResult {
     let value: serde_json::Value = serde_json::from_slice(&raw)?;
     match value.get("text").and_then(|t| t.as_str()) {
         Some(text) if !args.json => {
-            print!("{text}");
+            print!("{}", sanitize_text(text));
             if !text.ends_with('\n') {
                 println!();
             }
@@ -49,17 +50,19 @@ pub async fn reload(args: &ClientArgs) -> CmdResult {
     } else if view.reloaded {
         println!(
             "Reloaded: {}",
-            view.summary.as_deref().unwrap_or("config applied")
+            safe(view.summary.as_deref().unwrap_or("config applied"))
         );
     } else {
         for e in &view.errors {
-            eprintln!("{e}");
+            eprintln!("{}", safe(e));
         }
         eprintln!(
             "oncalld: {}",
-            view.error
-                .as_deref()
-                .unwrap_or("the config is invalid; still running the previous one")
+            safe(
+                view.error
+                    .as_deref()
+                    .unwrap_or("the config is invalid; still running the previous one")
+            )
         );
     }
     Ok(ExitCode::from(if view.reloaded { 0 } else { 1 }))

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::args::ClientArgs;
-use super::output::{CmdResult, client, id, print_json, print_raw};
+use super::output::{CmdResult, client, id, print_json, print_raw, safe};
 use crate::api::parse::parse_id;
 use crate::api::types::{IncidentView, MessageBody, NoteBody};
 
@@ -58,10 +58,10 @@ pub async fn act(
             "{} {} ({}): now at step {}.",
             action.done(),
             id(i.id),
-            i.check,
+            safe(&i.check),
             i.step
         ),
-        _ => println!("{} {} ({}).", action.done(), id(i.id), i.check),
+        _ => println!("{} {} ({}).", action.done(), id(i.id), safe(&i.check)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -79,7 +79,7 @@ pub async fn note(args: &ClientArgs, raw_id: &str, text: String) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     let i: IncidentView = serde_json::from_slice(&raw)?;
-    println!("Noted on {} ({}).", id(i.id), i.check);
+    println!("Noted on {} ({}).", id(i.id), safe(&i.check));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -108,7 +108,8 @@ pub async fn postmortem(
             }
         }
         None if args.json => print_json(&serde_json::json!({ "incident": n, "markdown": md }))?,
-        None => print!("{md}"),
+        // The daemon sanitises the draft; the CLI does again, as it prints to a terminal.
+        None => print!("{}", crate::text::sanitize_text(&md)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,9 @@
 use std::process::ExitCode;
 
 use super::args::ClientArgs;
-use super::output::{Cell, CmdResult, Table, client, colour_enabled, print_raw, short_time, zone};
+use super::output::{
+    Cell, CmdResult, Table, client, colour_enabled, print_raw, safe, short_time, zone,
+};
 use crate::api::client::encode;
 use crate::api::parse::parse_time_in;
 use crate::api::types::{OncallView, TestPageBody, TestPageResult};
@@ -38,7 +40,7 @@ pub async fn who(args: &ClientArgs, policy: Option<&str>, at: Option<&str>) -> C
         if n > 0 {
             println!();
         }
-        println!("Policy {} at {}:", v.policy, short_time(v.at, &tz));
+        println!("Policy {} at {}:", safe(&v.policy), short_time(v.at, &tz));
         let mut t = Table::new(&["STEP", "AFTER", "TARGET", "REACHES"]);
         for s in &v.steps {
             for (i, target) in s.targets.iter().enumerate() {
@@ -77,7 +79,10 @@ pub async fn test_page(args: &ClientArgs, target: String) -> CmdResult {
         return Ok(ExitCode::from(code));
     }
     if result.deliveries.is_empty() {
-        println!("{}: nothing to send (no contact methods).", result.target);
+        println!(
+            "{}: nothing to send (no contact methods).",
+            safe(&result.target)
+        );
         return Ok(ExitCode::from(code));
     }
     let mut t = Table::new(&["RECIPIENT", "NOTIFIER", "TO", "RESULT"]);

@@ -1,6 +1,7 @@
 //! Human output for the client commands: aligned tables, colours (on a TTY only, never with
 //! `NO_COLOR`), times in the client machine's zone, `#17` ids, and the shared plumbing
-//! (socket lookup, `--json` printing).
+//! (socket lookup, `--json` printing). Every table cell and state word passes through
+//! [`crate::text::sanitize_line`]: text from outside never reaches the terminal raw.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use jiff::tz::TimeZone;
 
 use super::args::ClientArgs;
 use crate::api::Client;
+use crate::text::sanitize_line;
 
 /// What a client command returns: its exit code, or a one-line error (exit 1).
 pub type CmdResult = anyhow::Result<ExitCode>;
@@ -64,19 +66,23 @@ pub struct Cell {
 
 impl Cell {
     pub fn state(text: impl Into<String>) -> Cell {
-        Cell {
-            text: text.into(),
-            state: true,
-        }
+        Cell::new(text.into(), true)
+    }
+
+    /// Control characters replaced here, so widths are those of what is shown; a tab becomes
+    /// a space, as it would shift the columns after it.
+    fn new(text: String, state: bool) -> Cell {
+        let text = match sanitize_line(&text) {
+            std::borrow::Cow::Borrowed(_) if !text.contains('\t') => text,
+            clean => clean.replace('\t', " "),
+        };
+        Cell { text, state }
     }
 }
 
 impl<T: Into<String>> From<T> for Cell {
     fn from(text: T) -> Cell {
-        Cell {
-            text: text.into(),
-            state: false,
-        }
+        Cell::new(text.into(), false)
     }
 }
 
@@ -133,10 +139,16 @@ impl Table {
 
 /// A state word coloured for a line of prose (not a table).
 pub fn paint_state(state: &str, colour: bool) -> String {
-    match state_colour(state).filter(|_| colour) {
+    let state = sanitize_line(state);
+    match state_colour(&state).filter(|_| colour) {
         Some(code) => format!("\x1b[{code}m{state}\x1b[0m"),
-        None => state.to_owned(),
+        None => state.into_owned(),
     }
+}
+
+/// Outside text for one line of prose: control characters replaced.
+pub fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    sanitize_line(text)
 }
 
 /// The zone times are shown in: the client machine's (`TZ` respected).
@@ -200,6 +212,23 @@ mod tests {
             coloured.contains("\x1b[31mDOWN\x1b[0m   boom"),
             "{coloured:?}"
         );
+    }
+
+    #[test]
+    fn cells_never_carry_escapes() {
+        let mut t = Table::new(&["CHECK", "MESSAGE"]);
+        t.row(vec![
+            "x".into(),
+            "CRITICAL - \x1b[2J\x1b]52;c;aGk=\x07 bad\r.\r".into(),
+        ]);
+        let out = t.render(false);
+        assert!(!out.contains(['\x1b', '\x07', '\r']), "{out:?}");
+        assert!(
+            out.contains("CRITICAL - �[2J�]52;c;aGk=� bad�.�"),
+            "{out:?}"
+        );
+        assert!(!paint_state("DOWN\x1b[2J", true).contains("\x1b[2J"));
+        assert_eq!(Cell::from("a\tb").text, "a b");
     }
 
     #[test]

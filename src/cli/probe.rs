@@ -27,7 +27,9 @@ pub async fn probe(path: &Path, name: &str, json: bool) -> ExitCode {
     if json {
         print_json(check, &result);
     } else {
-        println!("{}: {result}", check.name);
+        // The plugin's output, shown with its control characters replaced.
+        let line = format!("{}: {result}", check.name);
+        println!("{}", crate::text::sanitize_text(&line));
     }
     exit(result.status)
 }

@@ -52,7 +52,8 @@ pub async fn run(command: Command) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("oncalld: {e}");
+            // The error may quote the daemon's answer, which may quote outside text.
+            eprintln!("oncalld: {}", crate::text::sanitize_text(&e.to_string()));
             ExitCode::from(1)
         }
     }

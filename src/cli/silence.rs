@@ -7,7 +7,7 @@ use jiff::Timestamp;
 
 use super::args::ClientArgs;
 use super::output::{
-    Cell, CmdResult, Table, client, colour_enabled, id, print_raw, short_time, zone,
+    Cell, CmdResult, Table, client, colour_enabled, id, print_raw, safe, short_time, zone,
 };
 use crate::api::parse::{parse_duration, parse_id};
 use crate::api::types::{SilenceBody, SilenceView};
@@ -35,7 +35,7 @@ pub async fn silence(
     let s: SilenceView = serde_json::from_slice(&raw)?;
     println!(
         "Silenced {} until {} ({}).",
-        s.pattern,
+        safe(&s.pattern),
         short_time(s.ends_at, &zone()),
         id(s.id)
     );
@@ -90,6 +90,6 @@ pub async fn unsilence(args: &ClientArgs, raw_id: &str) -> CmdResult {
         return Ok(ExitCode::SUCCESS);
     }
     let s: SilenceView = serde_json::from_slice(&raw)?;
-    println!("Ended silence {} ({}).", id(s.id), s.pattern);
+    println!("Ended silence {} ({}).", id(s.id), safe(&s.pattern));
     Ok(ExitCode::SUCCESS)
 }

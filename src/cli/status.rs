@@ -8,20 +8,33 @@ use jiff::tz::TimeZone;
 use super::args::ClientArgs;
 use super::output::{
     Cell, CmdResult, Table, age, client, colour_enabled, id, long_time, opt_time, paint_state,
-    print_raw, short_time, zone,
+    print_raw, safe, short_time, zone,
 };
 use crate::api::client::encode;
 use crate::api::parse::{parse_duration, parse_id};
 use crate::api::types::{CheckView, IncidentDetail, IncidentView, StatusView};
 
-/// Every check, then the open incidents. Exit 0 when none is open, 2 when some are.
+/// Every check, then the open incidents. Exit 0 when none is open, 2 when some are or when
+/// the daemon's state is not durable (said on the first line, SPEC §9).
 pub async fn status(args: &ClientArgs) -> CmdResult {
     let raw = client(args).get_bytes("/v1/status").await?;
     let view: StatusView = serde_json::from_slice(&raw)?;
-    let code = if view.incidents.is_empty() { 0 } else { 2 };
+    let code = if view.incidents.is_empty() && view.store.ok {
+        0
+    } else {
+        2
+    };
     if args.json {
         print_raw(&raw)?;
         return Ok(ExitCode::from(code));
+    }
+    if !view.store.ok {
+        println!(
+            "STATE NOT DURABLE: the daemon cannot write its database ({}); {} write(s) held in memory and retried, pages are still sent.",
+            view.store.error.as_deref().unwrap_or("unknown error"),
+            view.store.held
+        );
+        println!();
     }
     let (tz, now, colour) = (zone(), Timestamp::now(), colour_enabled());
     if view.checks.is_empty() {
@@ -156,14 +169,19 @@ fn render_detail(d: &IncidentDetail, tz: &TimeZone, colour: bool) -> String {
         (Some(at), None) => long_time(at, tz),
         _ => "-".into(),
     };
+    let by = |at, who: &Option<String>| safe(&by(at, who)).into_owned();
     let mut out = format!(
         "{} {}  {}\n",
         id(i.id),
-        i.check,
+        safe(&i.check),
         paint_state(i.state.as_str(), colour)
     );
     out.push_str(&format!("Summary:   {}\n", one_line(&i.summary)));
-    out.push_str(&format!("Policy:    {} (step {})\n", i.policy, i.step));
+    out.push_str(&format!(
+        "Policy:    {} (step {})\n",
+        safe(&i.policy),
+        i.step
+    ));
     out.push_str(&format!("Opened:    {}\n", long_time(i.opened_at, tz)));
     out.push_str(&format!("Acked:     {}\n", by(i.acked_at, &i.acked_by)));
     out.push_str(&format!(
@@ -183,9 +201,11 @@ fn render_detail(d: &IncidentDetail, tz: &TimeZone, colour: bool) -> String {
     out
 }
 
-/// Messages are shown on one line so a multi-line probe output cannot break the table.
+/// Messages are shown on one line so a multi-line probe output cannot break the table, and
+/// with control characters replaced so it cannot drive the terminal.
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let words = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    safe(&words).into_owned()
 }
 
 #[cfg(test)]

@@ -189,6 +189,8 @@ fn too_large() -> String {
 
 fn parse_in(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigErrors> {
     let lines = source::LineIndex::new(text);
+    // Every positioned error passes here: a value it quotes (an SMTP URL) has its password
+    // starred, for check-config, the reload reply and the log alike.
     let located = |offset: usize, key: String, message: String| {
         let (line, column) = lines.position(offset);
         ConfigError {
@@ -196,7 +198,7 @@ fn parse_in(text: &str, path: &Path, base: &Path) -> Result<Config, ConfigErrors
             line,
             column,
             key,
-            message,
+            message: crate::redact::redact_urls(&message).into_owned(),
         }
     };
     if text.len() > MAX_BYTES {

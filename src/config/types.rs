@@ -11,6 +11,8 @@ use std::time::Duration;
 use jiff::civil;
 use jiff::tz::TimeZone;
 
+use crate::redact::{masked, masked_headers, redact_urls};
+
 /// A whole, valid configuration file.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -109,19 +111,23 @@ impl ProbeConfig {
         }
     }
 
-    /// What the check looks at, in one short phrase (URL, address, process, path, argv[0]).
+    /// What the check looks at, in one short phrase (URL, address, process, path, argv), for
+    /// showing: a password in a URL is starred ([`crate::redact::redact_urls`]). Probes use
+    /// the config's own fields, never this.
     pub fn target(&self) -> String {
-        match self {
+        let shown = match self {
             ProbeConfig::Http(h) => h.url.clone(),
             ProbeConfig::Tcp { address } => address.clone(),
             ProbeConfig::Process { process, .. } => format!("process {process}"),
             ProbeConfig::Disk { path, .. } => format!("disk {}", path.display()),
             ProbeConfig::Command { command } => command.join(" "),
-        }
+        };
+        crate::redact::redact_urls(&shown).into_owned()
     }
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` stars the URL's password and every header value (see [`crate::redact`]).
+#[derive(Clone)]
 pub struct HttpProbe {
     pub url: String,
     /// Upper-case method, default "GET".
@@ -162,7 +168,8 @@ pub enum NotifierConfig {
     Console,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` stars the SMTP URL's password.
+#[derive(Clone)]
 pub struct EmailNotifier {
     /// `smtp://[user:pass@]host[:port]` (STARTTLS when offered, `?tls=required` to insist,
     /// `?tls=none` to never), or `smtps://` for implicit TLS.
@@ -171,7 +178,8 @@ pub struct EmailNotifier {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` stars the URL's password, the secret and every header value.
+#[derive(Clone)]
 pub struct WebhookNotifier {
     pub url: String,
     pub secret: Option<String>,
@@ -259,6 +267,75 @@ impl std::fmt::Display for Target {
             Target::Schedule(n) => write!(f, "schedule:{n}"),
             Target::Person(n) => write!(f, "person:{n}"),
             Target::Notifier(n) => write!(f, "notifier:{n}"),
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpProbe")
+            .field("url", &redact_urls(&self.url))
+            .field("method", &self.method)
+            .field("headers", &masked_headers(&self.headers))
+            .field("expect_status", &self.expect_status)
+            .field("max_latency", &self.max_latency)
+            .field("body_contains", &self.body_contains)
+            .field("tls_verify", &self.tls_verify)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for EmailNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailNotifier")
+            .field("smtp", &redact_urls(&self.smtp))
+            .field("from", &self.from)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for WebhookNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookNotifier")
+            .field("url", &redact_urls(&self.url))
+            .field("secret", &masked(&self.secret))
+            .field("headers", &masked_headers(&self.headers))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_and_debug_show_no_password() {
+        let http = HttpProbe {
+            url: "http://webuser:PASS@host/x".into(),
+            method: "GET".into(),
+            headers: [("Authorization".into(), "Bearer t0ken".into())].into(),
+            expect_status: vec![200],
+            max_latency: None,
+            body_contains: None,
+            tls_verify: true,
+        };
+        let probe = ProbeConfig::Http(http.clone());
+        assert_eq!(probe.target(), "http://webuser:***@host/x");
+        let argv = vec!["check_http".into(), "-u".into(), "https://a:PASS@h/".into()];
+        let command = ProbeConfig::Command { command: argv };
+        assert_eq!(command.target(), "check_http -u https://a:***@h/");
+        let mail = EmailNotifier {
+            smtp: "smtps://mailer:PASS@mail".into(),
+            from: "o@example.com".into(),
+            timeout: Duration::from_secs(1),
+        };
+        for shown in [format!("{http:?}"), format!("{mail:?}")] {
+            assert!(
+                !shown.contains("PASS") && !shown.contains("t0ken"),
+                "{shown}"
+            );
         }
     }
 }

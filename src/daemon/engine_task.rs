@@ -1,12 +1,20 @@
 //! The one task that owns the [`Engine`]: it turns probe reports, socket commands and the
-//! passing of time into engine inputs, commits each step's actions in ONE transaction, and
-//! only then hands the step's pages to delivery.
+//! passing of time into engine inputs, hands each step's actions to the store [`Writer`] as
+//! ONE transaction, and then hands the step's pages to delivery.
+//!
+//! When the store cannot take a step (disk full, I/O error), what happens depends on the step
+//! (SPEC §9): a step of probe results, ticks or a reload is *held* by the writer and retried
+//! until it lands, and its pages are sent anyway — the engine has moved on and a page must not
+//! wait for a disk. A step of socket commands is rolled back (the engine is restored to what
+//! it was before the step) and each caller hears [`CommandError::NotSaved`]: an ack reported
+//! as failed has not happened.
 //!
 //! The loop sleeps until the engine's next deadline or the next input, whichever comes first
 //! (mini-redis' purge task). Inputs that queue up while a step commits are taken together and
 //! committed as one batch, so a mass outage costs one fsync, not one per check.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
@@ -17,27 +25,44 @@ use crate::core::model::Page;
 use crate::daemon::delivery::Delivery;
 use crate::daemon::live::Shared;
 use crate::daemon::scheduler::CheckReport;
-use crate::store::{Batch, CheckStateRow, Store};
+use crate::daemon::writer::{Durability, WriteError, Writer};
+use crate::notify::Notifiers;
+use crate::store::{Batch, CheckStateRow};
 
 /// Most queued inputs folded into one committed step.
 const MAX_BATCH: usize = 1024;
+/// The loop wakes at least this often to compare deadlines with the wall clock, so a clock
+/// step or a suspend/resume delays an escalation by at most this much.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Why a socket command was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The engine refused it (unknown incident, wrong state...).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store could not save the step: nothing was changed.
+    #[error("{0}")]
+    NotSaved(String),
+}
 
 /// A request from the socket API to the engine task.
 pub enum Request {
     /// An engine input; the reply comes after the step is durable.
     Input {
         input: Input,
-        reply: oneshot::Sender<Result<Vec<Action>, EngineError>>,
+        reply: oneshot::Sender<Result<Vec<Action>, CommandError>>,
     },
-    /// Apply an already validated config.
+    /// Apply an already validated config and the notifiers built from it, in one step.
     Reload {
         config: Arc<Config>,
+        notifiers: Arc<Notifiers>,
         reply: oneshot::Sender<()>,
     },
 }
 
 /// What an engine step answers a request with.
-type StepResult = Result<Vec<Action>, EngineError>;
+type StepResult = Result<Vec<Action>, CommandError>;
 type Reply = oneshot::Sender<StepResult>;
 /// The scheduler's side of a reload.
 pub type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
@@ -45,7 +70,7 @@ pub type OnReload = Box<dyn FnMut(&Arc<Config>) + Send>;
 /// What the engine task works with.
 pub struct EngineTask {
     pub engine: Engine,
-    pub store: Arc<Mutex<Store>>,
+    pub writer: Writer,
     pub delivery: Delivery,
     pub shared: Arc<Shared>,
     pub reports: mpsc::Receiver<CheckReport>,
@@ -75,7 +100,7 @@ impl EngineTask {
             Ok(actions) => first.absorb(actions),
             Err(e) => tracing::error!(error = %e, "Engine start-up reload failed."),
         }
-        self.finish(first);
+        self.finish(first, None).await;
         // The incidents restored from the store are live even when that first step changed
         // nothing (`finish` skips empty steps): without this, `status` shows none of them
         // until the next committed step.
@@ -87,6 +112,8 @@ impl EngineTask {
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let mut step = Step::default();
+            // Set for a step of socket commands: the engine as it was, to roll back to.
+            let mut before = None;
             let deadline = self.engine.next_deadline();
             tokio::select! {
                 biased;
@@ -97,11 +124,30 @@ impl EngineTask {
                     crate::daemon::systemd::notify_watchdog();
                 }
                 Some(req) = self.requests.recv() => {
-                    self.request(req, &mut step);
-                    while step.len() < MAX_BATCH {
-                        match self.requests.try_recv() {
-                            Ok(req) => self.request(req, &mut step),
-                            Err(_) => break,
+                    match req {
+                        Request::Reload { config, notifiers, reply } => {
+                            self.reload(config, notifiers, &mut step);
+                            step.reload_replies.push(reply);
+                        }
+                        Request::Input { input, reply } => {
+                            before = Some(self.engine.clone());
+                            self.command(input, reply, &mut step);
+                            // Commands queued meanwhile join this step; a reload waits for
+                            // its own (it must not be rolled back with a refused command).
+                            while step.len() < MAX_BATCH {
+                                match self.requests.try_recv() {
+                                    Ok(Request::Input { input, reply }) => {
+                                        self.command(input, reply, &mut step)
+                                    }
+                                    Ok(Request::Reload { config, notifiers, reply }) => {
+                                        self.finish(std::mem::take(&mut step), before.take()).await;
+                                        self.reload(config, notifiers, &mut step);
+                                        step.reload_replies.push(reply);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
                         }
                     }
                 }
@@ -122,31 +168,31 @@ impl EngineTask {
                     }
                 }
             }
-            self.finish(step);
+            self.finish(step, before).await;
         }
     }
 
-    fn request(&mut self, req: Request, step: &mut Step) {
-        match req {
-            Request::Input { input, reply } => {
-                let result = self.engine.handle(input, Timestamp::now());
-                if let Ok(actions) = &result {
-                    step.absorb(actions.clone());
-                }
-                step.replies.push((reply, result));
-            }
-            Request::Reload { config, reply } => {
-                match self
-                    .engine
-                    .handle(Input::Reload(config.clone()), Timestamp::now())
-                {
-                    Ok(actions) => step.absorb(actions),
-                    Err(e) => tracing::error!(error = %e, "Engine reload failed."),
-                }
-                (self.on_reload)(&config);
-                step.reload_replies.push(reply);
-            }
+    fn command(&mut self, input: Input, reply: Reply, step: &mut Step) {
+        let result = self.engine.handle(input, Timestamp::now());
+        if let Ok(actions) = &result {
+            step.absorb(actions.clone());
         }
+        step.replies
+            .push((reply, result.map_err(CommandError::from)));
+    }
+
+    /// The engine, delivery and scheduler take the new config in this one step: pages decided
+    /// before it were handed to delivery with the old notifiers, pages after with the new.
+    fn reload(&mut self, config: Arc<Config>, notifiers: Arc<Notifiers>, step: &mut Step) {
+        match self
+            .engine
+            .handle(Input::Reload(config.clone()), Timestamp::now())
+        {
+            Ok(actions) => step.absorb(actions),
+            Err(e) => tracing::error!(error = %e, "Engine reload failed."),
+        }
+        self.delivery.set_notifiers(notifiers);
+        (self.on_reload)(&config);
     }
 
     fn report(&mut self, report: CheckReport, step: &mut Step) {
@@ -156,7 +202,7 @@ impl EngineTask {
         };
         tracing::info!(
             check = %report.check, from = %transition.from, to = %transition.to,
-            message = %report.result.message, "Check state changed."
+            message = %crate::text::sanitize_line(&report.result.message), "Check state changed."
         );
         step.batch
             .transitions
@@ -184,22 +230,38 @@ impl EngineTask {
     }
 
     /// Commit, then send the pages, then answer the callers, then publish the new state.
-    fn finish(&mut self, step: Step) {
+    /// `before` (a step of socket commands) is the engine to restore if the commit fails.
+    async fn finish(&mut self, step: Step, before: Option<Engine>) {
         if step.is_empty() {
             return;
         }
-        // One fsync (well under a millisecond here); done inline, as this task must not move
-        // on before the step is durable anyway.
-        let committed = match self.store.lock() {
-            Ok(mut store) => store.commit(&step.batch).map_err(|e| e.to_string()),
-            Err(_) => Err("store lock poisoned".to_string()),
+        let durability = match before {
+            Some(_) => Durability::Once,
+            None => Durability::Hold,
         };
-        if let Err(e) = committed {
-            // The engine moved on in memory but the step is not durable: pages are held
-            // back (never sent unless recorded), and the daemon says so loudly.
-            tracing::error!(error = %e, "Could not commit an engine step; its pages are held back.");
-            // Dropping the replies tells each caller the step was not committed.
-            return;
+        // One fsync (well under a millisecond here), on the writer's thread.
+        match self.writer.commit(step.batch, durability).await {
+            Ok(()) => {}
+            // Kept by the writer and retried; the pages go out now regardless (SPEC §9).
+            Err(WriteError::Held(_)) => {}
+            Err(e) => {
+                if let Some(engine) = before {
+                    self.engine = engine;
+                }
+                let message = format!(
+                    "not done: the daemon cannot save its state ({e}); nothing was changed"
+                );
+                for (reply, _) in step.replies {
+                    let _ = reply.send(Err(CommandError::NotSaved(message.clone())));
+                }
+                if durability == Durability::Hold {
+                    tracing::error!(error = %e, "An engine step could not be handed to the store.");
+                    for page in step.pages.into_iter().filter(|p| p.incident != 0) {
+                        self.delivery.send(page);
+                    }
+                }
+                return;
+            }
         }
         // Test pages (incident 0) are sent by whoever asked, who waits for the outcome.
         for page in step.pages.into_iter().filter(|p| p.incident != 0) {
@@ -246,17 +308,20 @@ impl Step {
     }
 }
 
+/// Sleep until `deadline`, but never longer than [`MAX_SLEEP`]: waking early is a cheap
+/// no-op tick, sleeping through a deadline after a clock step is a late page.
 async fn sleep_until(deadline: Option<Timestamp>) {
-    match deadline {
-        None => std::future::pending::<()>().await,
+    let wait = match deadline {
+        None => MAX_SLEEP,
         Some(at) => {
             let wait = at.duration_since(Timestamp::now());
-            if wait.is_positive() {
-                let wait = std::time::Duration::try_from(wait).unwrap_or_default();
-                tokio::time::sleep(wait).await;
+            if !wait.is_positive() {
+                return;
             }
+            Duration::try_from(wait).unwrap_or_default().min(MAX_SLEEP)
         }
-    }
+    };
+    tokio::time::sleep(wait).await;
 }
 
 /// What a restart needs of a check that just changed state.

@@ -13,6 +13,7 @@ use crate::core::check_state::{CheckState, CheckTracker, Status};
 use crate::core::engine::Engine;
 use crate::core::model::{Incident, Silence};
 use crate::daemon::scheduler::CheckReport;
+use crate::daemon::writer::StoreHealth;
 
 /// The latest of one check.
 #[derive(Debug, Clone)]
@@ -44,10 +45,16 @@ pub struct Shared {
     pub config: RwLock<Arc<Config>>,
     pub live: RwLock<Live>,
     pub started_at: Timestamp,
+    /// Whether the state is durable (the store writer's view).
+    pub store: Arc<StoreHealth>,
 }
 
 impl Shared {
-    pub fn new(config: Arc<Config>, initial: &[(String, CheckTracker, Timestamp)]) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        initial: &[(String, CheckTracker, Timestamp)],
+        store: Arc<StoreHealth>,
+    ) -> Self {
         let mut live = Live::default();
         for (name, tracker, since) in initial {
             live.checks
@@ -57,6 +64,7 @@ impl Shared {
             config: RwLock::new(config),
             live: RwLock::new(live),
             started_at: Timestamp::now(),
+            store,
         }
     }
 

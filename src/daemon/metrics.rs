@@ -82,6 +82,21 @@ pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String
         ));
     }
 
+    let store = &shared.store;
+    line(format_args!(
+        "# HELP oncalld_store_ok 1 when the daemon's state is durable, 0 while steps are held in memory."
+    ));
+    line(format_args!("# TYPE oncalld_store_ok gauge"));
+    line(format_args!("oncalld_store_ok {}", u8::from(store.ok())));
+    line(format_args!(
+        "# HELP oncalld_store_errors_total Writes the store refused (disk full, I/O error, busy)."
+    ));
+    line(format_args!("# TYPE oncalld_store_errors_total counter"));
+    line(format_args!(
+        "oncalld_store_errors_total {}",
+        store.errors_total()
+    ));
+
     line(format_args!(
         "# HELP oncalld_open_incidents Incidents not yet resolved."
     ));

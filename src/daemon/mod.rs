@@ -3,7 +3,8 @@
 //!
 //! - [`scheduler`]: one task per check, results on a channel.
 //! - [`engine_task`]: the one task that owns the engine and commits each step.
-//! - [`delivery`]: the outbox, sent with per-notifier slots and backoff.
+//! - [`writer`]: the one thread that writes the store; holds and retries steps on a full disk.
+//! - [`delivery`]: the outbox, sent in per-notifier lanes with backoff.
 //! - [`runtime`]: start-up order, signals, reload, shutdown.
 //! - [`backend`], [`views`], [`metrics`], [`serve`]: the socket API's daemon side.
 //! - [`systemd`], [`logging`], [`paths`]: life as a service.
@@ -21,6 +22,7 @@ pub mod serve;
 pub mod signals;
 pub mod systemd;
 pub mod views;
+pub mod writer;
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::{self, Config};
 use crate::core::engine::Engine;
@@ -20,6 +20,7 @@ use crate::daemon::engine_task::{EngineTask, Request};
 use crate::daemon::live::Shared;
 use crate::daemon::scheduler::Scheduler;
 use crate::daemon::signals::{Signal, Signals};
+use crate::daemon::writer::Writer;
 use crate::daemon::{paths, systemd};
 use crate::notify::Notifiers;
 use crate::store::Store;
@@ -46,7 +47,6 @@ pub struct Reloader {
     pub path: PathBuf,
     pub requests: mpsc::Sender<Request>,
     pub shared: Arc<Shared>,
-    pub delivery: Delivery,
     /// One reload at a time (SIGHUP and `oncalld reload` may race), so each RELOADING=1 is
     /// answered by its own READY=1 before the next starts.
     serial: tokio::sync::Mutex<()>,
@@ -66,10 +66,15 @@ impl Reloader {
         let outcome = self.load_and_apply().await;
         match &outcome {
             Ok(config) => systemd::notify_status(&serving_status(config)),
-            Err(errors) => systemd::notify_status(&format!(
-                "Reload refused ({} error(s), see the journal); running the previous configuration",
-                errors.len()
-            )),
+            Err(errors) => {
+                for e in errors {
+                    tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
+                }
+                systemd::notify_status(&format!(
+                    "Reload refused ({} error(s), see the journal); running the previous configuration",
+                    errors.len()
+                ))
+            }
         }
         systemd::notify_ready();
         outcome
@@ -93,13 +98,13 @@ impl Reloader {
             .requests
             .send(Request::Reload {
                 config: config.clone(),
+                notifiers: Arc::new(notifiers),
                 reply,
             })
             .await;
         if sent.is_err() || done.await.is_err() {
             return Err(vec!["the engine task has stopped".into()]);
         }
-        self.delivery.set_notifiers(Arc::new(notifiers));
         self.shared.retain_checks(&config);
         self.shared.set_config(config.clone());
         tracing::info!(path = %self.path.display(), checks = config.checks.len(), "Configuration reloaded.");
@@ -166,8 +171,12 @@ pub async fn run_until(
     let notifiers = Notifiers::build(&config)
         .map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
     let side = Arc::new(Mutex::new(side));
-    let delivery = Delivery::new(side.clone(), Arc::new(notifiers));
+    // From here on every write goes through the writer thread.
+    let writer = Writer::start(store);
+    let delivery = Delivery::start(writer.clone(), Arc::new(notifiers));
     let resumed = pending.len();
+    // Each is decided again before it is sent: over 24 h old → expired, notifier gone →
+    // failed with that reason (SPEC §9).
     for p in pending {
         delivery.resume(p.page, p.attempts, p.next_attempt_at);
     }
@@ -176,23 +185,25 @@ pub async fn run_until(
         .iter()
         .map(|s| (s.check.clone(), s.tracker, s.state_since))
         .collect();
-    let shared = Arc::new(Shared::new(config.clone(), &initial));
+    let shared = Arc::new(Shared::new(config.clone(), &initial, writer.health()));
     let (report_tx, reports) = mpsc::channel(4096);
     let trackers = states.into_iter().map(|s| (s.check, s.tracker)).collect();
     let mut scheduler = Scheduler::start(&config.checks, trackers, report_tx);
 
     let (request_tx, requests) = mpsc::channel(1024);
     let (stop_engine, engine_stopped) = oneshot::channel::<()>();
-    let (reload_tx, mut reload_rx) = mpsc::channel::<Arc<Config>>(4);
+    // A watch, not a queue: the scheduler needs the latest config, and a reload is never
+    // dropped because an earlier one has not been taken yet.
+    let (reload_tx, mut reload_rx) = watch::channel(config.clone());
     let task = EngineTask {
         engine,
-        store: Arc::new(Mutex::new(store)),
+        writer: writer.clone(),
         delivery: delivery.clone(),
         shared: shared.clone(),
         reports,
         requests,
         on_reload: Box::new(move |c| {
-            let _ = reload_tx.try_send(c.clone());
+            reload_tx.send_replace(c.clone());
         }),
     };
     let engine_handle = tokio::spawn(task.run(async {
@@ -203,7 +214,6 @@ pub async fn run_until(
         path: path.to_path_buf(),
         requests: request_tx.clone(),
         shared: shared.clone(),
-        delivery: delivery.clone(),
         serial: tokio::sync::Mutex::new(()),
     });
     let backend = Arc::new(DaemonBackend::new(
@@ -211,6 +221,7 @@ pub async fn run_until(
         side,
         request_tx,
         delivery.clone(),
+        writer.clone(),
         reloader.clone(),
     ));
     let api = crate::daemon::serve::start_api(&config, backend).await?;
@@ -228,15 +239,15 @@ pub async fn run_until(
         tokio::select! {
             signal = signals.recv() => match signal {
                 None | Some(Signal::Shutdown(_)) => break,
+                // Errors are logged by the reload itself (also for `oncalld reload`).
                 Some(Signal::Reload) => {
-                    if let Err(errors) = reloader.reload().await {
-                        for e in errors {
-                            tracing::error!(error = %e, "Reload refused; keeping the running configuration.");
-                        }
-                    }
+                    let _ = reloader.reload().await;
                 }
             },
-            Some(new) = reload_rx.recv() => scheduler.reload(&new.checks).await,
+            Ok(()) = reload_rx.changed() => {
+                let new = reload_rx.borrow_and_update().clone();
+                scheduler.reload(&new.checks).await;
+            }
         }
     }
 
@@ -247,6 +258,8 @@ pub async fn run_until(
     scheduler.shutdown().await;
     let _ = stop_engine.send(());
     let _ = engine_handle.await;
+    delivery.shutdown().await;
+    writer.stop().await;
     Ok(())
 }
 

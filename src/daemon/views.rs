@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use crate::api::backend::{ApiError, ApiResult};
 use crate::api::types::{
     CheckView, IncidentView, OncallStep, OncallTarget, OncallView, SilenceView, StatusView,
-    TimelineItem,
+    StoreView, TimelineItem,
 };
 use crate::config::Config;
 use crate::core::check_state::CheckState;
@@ -57,7 +57,16 @@ pub fn status(shared: &Shared) -> StatusView {
     let checks = checks(shared);
     let mut incidents: Vec<IncidentView> = shared.read().open.iter().map(incident).collect();
     incidents.sort_by_key(|i| std::cmp::Reverse(i.id));
-    StatusView { checks, incidents }
+    let health = &shared.store;
+    StatusView {
+        checks,
+        incidents,
+        store: StoreView {
+            ok: health.ok(),
+            error: health.error(),
+            held: health.held(),
+        },
+    }
 }
 
 pub fn incident(i: &Incident) -> IncidentView {

@@ -3,6 +3,7 @@
 
 use super::{Notifier, SendFuture};
 use crate::core::model::{Page, PageEvent};
+use crate::text::sanitize_line;
 
 pub struct ConsoleNotifier {
     name: String,
@@ -19,6 +20,9 @@ impl ConsoleNotifier {
 impl Notifier for ConsoleNotifier {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
         Box::pin(async move {
+            // The page text quotes the probe's output: shown with control characters replaced.
+            let text = sanitize_line(&page.text);
+            let recipient = sanitize_line(&page.recipient);
             // Bad news at warn so it stands out in a filtered log; the rest at info.
             match page.event {
                 PageEvent::Triggered | PageEvent::Escalated => tracing::warn!(
@@ -27,8 +31,8 @@ impl Notifier for ConsoleNotifier {
                     key = %page.key,
                     incident = page.incident,
                     event = %page.event.as_str(),
-                    recipient = %page.recipient,
-                    text = %page.text,
+                    recipient = %recipient,
+                    text = %text,
                 ),
                 PageEvent::Acknowledged | PageEvent::Resolved | PageEvent::Test => tracing::info!(
                     message = "Page.",
@@ -36,8 +40,8 @@ impl Notifier for ConsoleNotifier {
                     key = %page.key,
                     incident = page.incident,
                     event = %page.event.as_str(),
-                    recipient = %page.recipient,
-                    text = %page.text,
+                    recipient = %recipient,
+                    text = %text,
                 ),
             }
             Ok(())

@@ -10,6 +10,7 @@ pub mod command;
 pub mod console;
 pub mod email;
 pub mod payload;
+pub mod stage;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -44,16 +45,19 @@ pub enum NotifyError {
 }
 
 impl NotifyError {
+    /// The message goes to the timeline and the log: a URL password in it is starred, and
+    /// control characters (a receiver's answer is quoted) are replaced.
     pub fn retryable(message: impl Into<String>) -> Self {
         NotifyError::Retryable {
-            message: message.into(),
+            message: shown(message.into()),
             retry_after: None,
         }
     }
 
+    /// As [`NotifyError::retryable`].
     pub fn permanent(message: impl Into<String>) -> Self {
         NotifyError::Permanent {
-            message: message.into(),
+            message: shown(message.into()),
         }
     }
 
@@ -65,6 +69,20 @@ impl NotifyError {
         match self {
             NotifyError::Retryable { message, .. } | NotifyError::Permanent { message } => message,
         }
+    }
+}
+
+/// `message` with URL passwords starred ([`crate::redact`]) and control characters replaced
+/// ([`crate::text`]), without a copy when there is nothing to change.
+fn shown(message: String) -> String {
+    use std::borrow::Cow;
+    let message = match crate::redact::redact_urls(&message) {
+        Cow::Borrowed(_) => message,
+        Cow::Owned(starred) => starred,
+    };
+    match crate::text::sanitize_line(&message) {
+        Cow::Borrowed(_) => message,
+        Cow::Owned(clean) => clean,
     }
 }
 
@@ -101,7 +119,7 @@ impl Notifiers {
                 Ok(n) => notifiers.insert(name, n),
                 Err(message) => errors.push(BuildError {
                     name: name.clone(),
-                    message,
+                    message: shown(message),
                 }),
             }
         }

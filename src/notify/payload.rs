@@ -1,6 +1,8 @@
 //! What a page says, as pure functions of the page: the webhook/command JSON (SPEC §5), and
 //! the email subject, body and threading ids. Kept apart from the transports so the formats
-//! are tested without a network and read in one place.
+//! are tested without a network and read in one place. Text from outside (the probe's
+//! message in `summary` and `text`) leaves here with control characters replaced
+//! ([`crate::text`]); a mail body has CRLF line endings only.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -10,6 +12,7 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use crate::core::model::{IncidentState, Page, PageEvent};
+use crate::text::{crlf_text, sanitize_line};
 
 /// The webhook body, also the command notifier's stdin; exactly the shape of SPEC §5.
 pub fn webhook_body(page: &Page) -> Value {
@@ -21,12 +24,12 @@ pub fn webhook_body(page: &Page) -> Value {
             "id": page.incident,
             "check": page.check,
             "state": page.incident_state.as_str(),
-            "summary": page.summary,
+            "summary": sanitize_line(&page.summary),
             "opened_at": page.opened_at.to_string(),
             "step": page.step,
         },
         "recipient": page.recipient,
-        "text": page.text,
+        "text": sanitize_line(&page.text),
     })
 }
 
@@ -81,8 +84,13 @@ fn whole_seconds(d: jiff::SignedDuration) -> Duration {
 
 /// The plain-text email body: what failed, since when, who else was paged, what to do, and
 /// the idempotency key (to match a duplicate against the timeline). `target` is what the
-/// check looks at (`http https://…`), when known.
+/// check looks at (`http https://…`), when known. Control characters from outside are
+/// replaced and every line ends in CRLF (lettre fixes bare LF, not bare CR).
 pub fn email_body(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
+    crlf_text(&email_lines(page, zone, target))
+}
+
+fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "{}\n", page.text);
     if page.event == PageEvent::Test {
@@ -195,6 +203,40 @@ mod tests {
     fn one_line_strips_controls_and_cuts() {
         assert_eq!(one_line("a\nb\tc", 10), "a b c");
         assert_eq!(one_line("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn page_bodies_carry_no_controls() {
+        let at: Timestamp = "2026-11-25T21:00:00Z".parse().unwrap();
+        let summary = "CRITICAL - \x1b[2J\x1b]52;c;aGk=\x07 bad\r.\r".to_string();
+        let page = Page {
+            key: Page::idempotency_key(1, 1, "alice", "hook"),
+            incident: 1,
+            seq: 1,
+            event: PageEvent::Triggered,
+            recipient: "alice".into(),
+            notifier: "hook".into(),
+            to: None,
+            step: 1,
+            check: "web".into(),
+            text: format!("TRIGGERED #1 web: {summary}"),
+            summary,
+            incident_state: IncidentState::Triggered,
+            opened_at: at,
+            also_paged: vec![],
+            created_at: at,
+        };
+        let json = webhook_body(&page);
+        for field in [&json["text"], &json["incident"]["summary"]] {
+            let s = field.as_str().unwrap();
+            assert!(!s.contains(['\x1b', '\x07', '\r']), "{s:?}");
+        }
+        let body = email_body(&page, &TimeZone::UTC, Some("http://u:***@h/"));
+        assert!(!body.contains(['\x1b', '\x07']), "{body:?}");
+        assert!(
+            !body.replace("\r\n", "").contains(['\r', '\n']),
+            "CRLF only"
+        );
     }
 
     #[test]

@@ -28,10 +28,9 @@ pub struct WebhookNotifier {
 impl WebhookNotifier {
     /// Checks the URL and headers now, so a typo shows at config load, not at 3 a.m.
     pub fn new(config: &WebhookConfig) -> Result<Self, String> {
-        let url = reqwest::Url::parse(&config.url)
-            .map_err(|e| format!("invalid url {:?}: {e}", config.url))?;
+        let url = reqwest::Url::parse(&config.url).map_err(|e| format!("invalid url: {e}"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("url {:?} is not http(s)", config.url));
+            return Err("url is not http(s)".to_string());
         }
         let mut headers = HeaderMap::new();
         for (name, value) in &config.headers {
@@ -79,7 +78,8 @@ impl Notifier for WebhookNotifier {
                         humantime::format_duration(self.timeout)
                     )
                 } else {
-                    format!("webhook: {}", error_chain(&e))
+                    // Without the URL: its path may hold a token (chat webhooks do).
+                    format!("webhook: {}", error_chain(&e.without_url()))
                 })
             })?;
             let retry_after = response

@@ -49,7 +49,9 @@ impl Verdict {
     pub fn new(status: Status, message: impl Into<String>) -> Self {
         Verdict {
             status,
-            message: one_line(&message.into()),
+            // A plugin or an HTTP error may echo a URL with its password: starred here, so
+            // neither the store nor any view ever holds it.
+            message: crate::redact::redact_urls(&one_line(&message.into())).into_owned(),
             perfdata: Vec::new(),
         }
     }
@@ -201,5 +203,16 @@ pub(crate) fn describe_io(err: &std::io::Error) -> String {
         NetworkUnreachable => "network unreachable".into(),
         TimedOut => "connection timed out".into(),
         _ => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_keep_one_line_and_star_url_passwords() {
+        let v = Verdict::critical("cannot fetch http://u:pw@h/x\nsecond line");
+        assert_eq!(v.message, "cannot fetch http://u:***@h/x");
     }
 }

@@ -123,7 +123,9 @@ impl Hasher for FxHasher {
     }
 }
 
-/// Text from outside (probe output, notes) on one line, so it cannot break the Markdown.
+/// Text from outside (probe output, notes) on one line, so it cannot break the Markdown, with
+/// control characters replaced ([`crate::text::sanitize_line`]) so it cannot drive the
+/// terminal the draft is printed on, and URL passwords starred ([`crate::redact`]).
 pub(crate) fn one_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
@@ -132,7 +134,11 @@ pub(crate) fn one_line(text: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    let out = match crate::text::sanitize_line(&out) {
+        std::borrow::Cow::Borrowed(_) => out,
+        std::borrow::Cow::Owned(clean) => clean,
+    };
+    crate::redact::redact_urls(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -152,5 +158,11 @@ mod tests {
     #[test]
     fn one_line_collapses_newlines() {
         assert_eq!(one_line("  a\nb \t c\r\n"), "a b c");
+    }
+
+    #[test]
+    fn one_line_replaces_controls_and_stars_passwords() {
+        let s = one_line("CRITICAL - \x1b[2J\x1b]52;c;aGk=\x07 bad\r.\r from http://u:pw@h/");
+        assert_eq!(s, "CRITICAL - �[2J�]52;c;aGk=� bad . from http://u:***@h/");
     }
 }

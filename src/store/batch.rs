@@ -13,7 +13,9 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for i in &batch.incidents {
             upsert_incident(&tx, i)?;
         }

@@ -10,6 +10,11 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot make {path} private (mode 0600): {source}")]
+    Private {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot open database {path}: {source}")]
     Open {
         path: PathBuf,
@@ -41,4 +46,27 @@ pub enum StoreError {
     TimeOutOfRange(jiff::Timestamp),
     #[error("no page with key {0} in the outbox")]
     UnknownPage(String),
+}
+
+impl StoreError {
+    /// Whether trying the same write again later can succeed: a full disk, an I/O error, a
+    /// busy or locked database, a directory that came back read-only. A constraint violation
+    /// or a corrupt row fails the same way every time.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode as C;
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                C::DiskFull
+                    | C::SystemIoFailure
+                    | C::DatabaseBusy
+                    | C::DatabaseLocked
+                    | C::CannotOpen
+                    | C::ReadOnly
+                    | C::OutOfMemory
+                    | C::FileLockingProtocolFailed
+            ),
+            _ => false,
+        }
+    }
 }

@@ -10,11 +10,13 @@
 //! - `incidents.rs`: incidents, events, timelines, report queries.
 //! - `outbox.rs`: pages, delivery attempts, outbox statistics.
 //! - `checks.rs`, `silences.rs`: check states and transitions, silences.
+//! - [`files`]: the state directory 0700, the database and its WAL/SHM 0600, any umask.
 
 mod batch;
 mod checks;
 mod codec;
 mod error;
+pub mod files;
 mod incidents;
 mod outbox;
 pub mod reports;
@@ -52,11 +54,9 @@ impl Store {
     /// Anything wrong with the file — not a database, unreadable, written by a newer oncalld —
     /// is an error naming the file, never a panic.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| StoreError::CreateDir {
-            path: state_dir.to_path_buf(),
-            source,
-        })?;
+        files::private_dir(state_dir)?;
         let path = state_dir.join(DB_FILE);
+        files::private_db(&path)?;
         let conn = Connection::open(&path).map_err(|source| StoreError::Open {
             path: path.clone(),
             source,

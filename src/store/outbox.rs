@@ -54,7 +54,9 @@ impl Store {
             "delivered" => (PageStatus::Delivered, None),
             _ => (PageStatus::Failed, None),
         };
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let changed = tx
             .prepare_cached(
                 "UPDATE outbox SET status = ?1, attempts = max(attempts, ?2),

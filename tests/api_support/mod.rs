@@ -143,6 +143,7 @@ impl Backend for Recorder {
         ready(Ok(StatusView {
             checks: self.checks_now(),
             incidents: self.open(),
+            store: Default::default(),
         }))
     }
     fn checks(&self) -> BoxFuture<'_, ApiResult<Vec<CheckView>>> {

@@ -40,6 +40,16 @@ impl Hook {
         self.receiver.url()
     }
 
+    /// Change what the receiver answers from now on.
+    pub fn set_answer(&self, answer: Answer) {
+        self.receiver.set_answer(answer);
+    }
+
+    /// Idempotency keys of every request received, in arrival order.
+    pub fn keys(&self) -> Vec<String> {
+        self.receiver.received().iter().map(|r| r.key()).collect()
+    }
+
     /// Every page received so far, in arrival order.
     pub fn pages(&self) -> Vec<Got> {
         self.receiver

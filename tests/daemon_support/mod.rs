@@ -35,6 +35,14 @@ impl Daemon {
 
     /// [`Daemon::start`] with `[daemon] time_zone = zone` (an IANA name, e.g. `Europe/Paris`).
     pub fn start_with_zone(config_toml: &str, zone: &str) -> Daemon {
+        let mut d = Daemon::unstarted(config_toml, zone);
+        d.spawn();
+        d
+    }
+
+    /// The files of [`Daemon::start_with_zone`], written but not started: the test can
+    /// prepare the state dir (a small tmpfs, an outbox) before calling [`Daemon::spawn`].
+    pub fn unstarted(config_toml: &str, zone: &str) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
         let socket = dir.path().join("oncalld.sock");
@@ -42,7 +50,7 @@ impl Daemon {
         let log = dir.path().join("daemon.log");
         let full = with_daemon_section(config_toml, &state, &socket, zone);
         std::fs::write(&config, full).unwrap();
-        let mut d = Daemon {
+        Daemon {
             dir,
             config,
             socket,
@@ -50,9 +58,7 @@ impl Daemon {
             log,
             zone: zone.to_string(),
             child: None,
-        };
-        d.spawn();
-        d
+        }
     }
 
     /// Start (again) on the same files: the state dir and outbox survive.

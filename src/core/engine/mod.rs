@@ -36,8 +36,9 @@ enum Due {
     Silence(SilenceId),
 }
 
-/// The incident engine. See the module documentation.
-#[derive(Debug)]
+/// The incident engine. See the module documentation. Cloned by the engine task before a
+/// step of socket commands, to roll back if the step cannot be saved.
+#[derive(Debug, Clone)]
 pub struct Engine {
     config: Arc<Config>,
     /// Check name -> index in `config.checks` (the hot path must not scan 10,000 checks).

@@ -24,6 +24,7 @@ use crate::daemon::engine_task::Request;
 use crate::daemon::live::Shared;
 use crate::daemon::runtime::Reloader;
 use crate::daemon::views;
+use crate::daemon::writer::Writer;
 use crate::store::Store;
 
 mod ops;
@@ -35,6 +36,7 @@ pub struct DaemonBackend {
     store: Arc<Mutex<Store>>,
     requests: mpsc::Sender<Request>,
     delivery: Delivery,
+    writer: Writer,
     reloader: Arc<Reloader>,
 }
 
@@ -44,6 +46,7 @@ impl DaemonBackend {
         store: Arc<Mutex<Store>>,
         requests: mpsc::Sender<Request>,
         delivery: Delivery,
+        writer: Writer,
         reloader: Arc<Reloader>,
     ) -> Self {
         DaemonBackend {
@@ -51,6 +54,7 @@ impl DaemonBackend {
             store,
             requests,
             delivery,
+            writer,
             reloader,
         }
     }

@@ -10,7 +10,7 @@ use crate::api::backend::{ApiError, ApiResult};
 use crate::api::types::IncidentView;
 use crate::core::engine::{Action, EngineError, Input};
 use crate::core::model::{Incident, IncidentId, Silence};
-use crate::daemon::engine_task::Request;
+use crate::daemon::engine_task::{CommandError, Request};
 use crate::daemon::views;
 use crate::store::Store;
 
@@ -24,10 +24,10 @@ impl DaemonBackend {
             .map_err(|_| ApiError::unavailable("the daemon is shutting down"))?;
         match answer.await {
             Ok(Ok(actions)) => Ok(actions),
-            Ok(Err(e)) => Err(engine_error(e)),
-            Err(_) => Err(ApiError::internal(
-                "the engine step could not be committed; see the daemon's log",
-            )),
+            Ok(Err(CommandError::Engine(e))) => Err(engine_error(e)),
+            // Not saved, not applied (SPEC §9): the caller may try again.
+            Ok(Err(CommandError::NotSaved(message))) => Err(ApiError::unavailable(message)),
+            Err(_) => Err(ApiError::unavailable("the daemon is shutting down")),
         }
     }
 
@@ -103,7 +103,8 @@ impl DaemonBackend {
     ) -> ApiResult<IncidentView> {
         let now = Timestamp::now();
         let incident = self
-            .read(move |s| {
+            .writer
+            .run_once(move |s| {
                 let Some(mut incident) = s.incident(id)? else {
                     return Ok(None);
                 };
@@ -127,7 +128,12 @@ impl DaemonBackend {
                 s.commit(&batch)?;
                 Ok(Some(Ok(incident)))
             })
-            .await?;
+            .await
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "not done: the daemon cannot save its state ({e}); nothing was changed"
+                ))
+            })?;
         match incident {
             None => Err(ApiError::not_found(format!("no incident #{id}"))),
             Some(Ok(i)) => Ok(views::incident(&i)),
