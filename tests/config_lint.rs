@@ -140,6 +140,13 @@ fn a_full_week_period_has_no_gap_across_a_dst_change() {
         warnings(&text, "2027-03-20T00:00:00Z"),
         Vec::<String>::new()
     );
+    // A window opening at 02:30, in the hour Paris skips: it is open from the jump, 03:00.
+    let text = DAY.replace("mon-fri 09:00-18:00", "daily 02:30-23:00");
+    let got = warnings(&text, "2027-03-27T22:30:00Z");
+    assert!(
+        got[0].ends_with("from now to 2027-03-28 03:00 (Europe/Paris)"),
+        "{got:?}"
+    );
     // A night window that opens at 02:30, an hour Paris skips on the 28th: it opens at 03:00
     // that day, so the first gap is the ordinary one of the 29th, not one on the 28th.
     let text = DAY.replace("mon-fri 09:00-18:00", "daily 02:30-02:00");
@@ -280,4 +287,114 @@ fn a_large_config_is_linted_quickly() {
     );
     eprintln!("{} bytes linted in {took:?}", text.len());
     assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+}
+
+/// The lint's first gap is the one a brute-force walk finds, asking the core who is on call
+/// every quarter of an hour for 28 days (every edge here falls on a quarter hour, as do the
+/// zones' offset changes, Lord Howe's half-hour one included).
+mod against_brute_force {
+    use super::*;
+    use jiff::SignedDuration;
+    use oncalld::core::oncall::on_call;
+    use proptest::prelude::*;
+
+    const ZONES: [&str; 4] = [
+        "UTC",
+        "Europe/Paris",
+        "America/New_York",
+        "Australia/Lord_Howe",
+    ];
+    const DAYS: [&str; 5] = ["daily", "mon-fri", "sat,sun", "fri", "tue-thu"];
+    const SHIFTS: [&str; 4] = ["15m", "12h", "1d", "1w"];
+
+    /// Quarter hours from 2026-09-01T00:00 local, as `YYYY-MM-DDTHH:MM`.
+    fn local(quarters: i64) -> String {
+        let start = jiff::civil::date(2026, 9, 1).at(0, 0, 0, 0);
+        let dt = start
+            .checked_add(SignedDuration::from_mins(15 * quarters))
+            .unwrap();
+        dt.strftime("%Y-%m-%dT%H:%M").to_string()
+    }
+
+    fn hhmm(quarters: u32) -> String {
+        format!("{:02}:{:02}", quarters / 4, 15 * (quarters % 4))
+    }
+
+    prop_compose! {
+        fn schedule_text()(
+            zone in 0..ZONES.len(),
+            shift in 0..SHIFTS.len(),
+            start in 0i64..30_000,
+            windows in prop::collection::vec((0..DAYS.len(), 0u32..96, 1u32..97), 0..3),
+            overrides in prop::collection::vec((0i64..30_000, 1i64..500), 0..3),
+        ) -> String {
+            let mut text = format!(
+                "[notifiers.hook]\ntype = \"webhook\"\nurl = \"https://h.example.com/\"\n\n\
+                 [people.alice]\nnotify = [{{ via = \"hook\" }}]\n\n"
+            );
+            if !windows.is_empty() {
+                let list: Vec<String> = windows
+                    .iter()
+                    .map(|(d, from, to)| format!("\"{} {}-{}\"", DAYS[*d], hhmm(*from), hhmm(*to)))
+                    .collect();
+                text.push_str(&format!("[periods.p]\nwindows = [{}]\n\n", list.join(", ")));
+            }
+            text.push_str(&format!(
+                "[schedules.s]\ntime_zone = \"{}\"\nrotation = [\"alice\"]\nshift = \"{}\"\n\
+                 start = \"{}\"\n",
+                ZONES[zone], SHIFTS[shift], local(start)
+            ));
+            if !windows.is_empty() {
+                text.push_str("period = \"p\"\n");
+            }
+            for (from, len) in overrides {
+                text.push_str(&format!(
+                    "[[schedules.s.overrides]]\nperson = \"alice\"\nfrom = \"{}\"\nuntil = \"{}\"\n",
+                    local(from),
+                    local(from + len)
+                ));
+            }
+            text
+        }
+    }
+
+    /// `2026-12-05 18:00` in the schedule's zone.
+    fn shown(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+        tz.to_datetime(t).strftime("%Y-%m-%d %H:%M").to_string()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 150, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_first_gap_matches_a_quarter_hour_walk(text in schedule_text(), now in 0i64..24_000) {
+            // `now` on a quarter hour, September 2026 to April 2027 (both DST changes).
+            let now = Timestamp::from_second(1_788_220_800 + 900 * now).unwrap();
+            let config = config::parse(&text, Path::new("lint.toml")).unwrap();
+            let schedule = &config.schedules["s"];
+            let tz = &schedule.time_zone;
+            let nobody = |t: Timestamp| on_call(schedule, &config.periods, t).is_none();
+            let times: Vec<Timestamp> = (0..28 * 96)
+                .map(|q| now + SignedDuration::from_mins(15 * q))
+                .collect();
+            let expected = times.iter().position(|t| nobody(*t)).map(|i| {
+                let from = if i == 0 { "now".to_string() } else { shown(times[i], tz) };
+                let zone = tz.iana_name().unwrap();
+                match times[i..].iter().find(|t| !nobody(**t)) {
+                    Some(until) => format!("from {from} to {} ({zone})", shown(*until, tz)),
+                    None => format!("from {from} until at least"),
+                }
+            });
+            let findings = config::lint::lint(&config, now);
+            let got = findings
+                .iter()
+                .find(|f| f.key() == "schedules.s")
+                .map(|f| f.message.clone());
+            match (expected, got) {
+                (None, None) => {}
+                (Some(e), Some(g)) => prop_assert!(g.contains(&e), "{g}\nexpected: {e}\n{text}"),
+                (e, g) => prop_assert!(false, "expected {e:?}, got {g:?}\n{text}"),
+            }
+        }
+    }
 }
