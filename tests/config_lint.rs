@@ -328,9 +328,9 @@ mod against_brute_force {
             windows in prop::collection::vec((0..DAYS.len(), 0u32..96, 1u32..97), 0..3),
             overrides in prop::collection::vec((0i64..30_000, 1i64..500), 0..3),
         ) -> String {
-            let mut text = format!(
+            let mut text = String::from(
                 "[notifiers.hook]\ntype = \"webhook\"\nurl = \"https://h.example.com/\"\n\n\
-                 [people.alice]\nnotify = [{{ via = \"hook\" }}]\n\n"
+                 [people.alice]\nnotify = [{ via = \"hook\" }]\n\n"
             );
             if !windows.is_empty() {
                 let list: Vec<String> = windows
