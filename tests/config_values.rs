@@ -432,3 +432,23 @@ escalate_after = "1s"
     assert_eq!(c.policies["default"].repeat, 100);
     assert_eq!(c.schedules["primary"].shift, Duration::from_secs(60));
 }
+
+/// Issue 11: a 100,000-character name is refused in a message of a few hundred characters,
+/// whether it is a value (a check's `name`) or a table key (`[notifiers.NAME]`).
+#[test]
+fn a_huge_name_is_refused_briefly() {
+    let long = "n".repeat(100_000);
+    let text = format!(
+        "[notifiers.{long}]\ntype = \"console\"\n\n[[check]]\nname = \"{long}\"\ntype = \"tcp\"\n\
+         address = \"127.0.0.1:9\"\n"
+    );
+    let errors = config::parse(&text, Path::new("c.toml")).unwrap_err().0;
+    let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(shown.iter().all(|e| e.len() < 400), "{:?}", shown);
+    assert!(shown[0].contains("notifier name") && shown[0].contains("100000 characters"));
+    assert!(
+        shown
+            .iter()
+            .any(|e| e.contains("check[0].name: check name"))
+    );
+}

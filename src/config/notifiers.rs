@@ -22,7 +22,12 @@ pub fn named<'a>(node: Option<&Node<'a>>, what: &str, sink: &mut Sink) -> Vec<(S
         if values::valid_name(&name) {
             out.push((name, value));
         } else {
-            sink.error(span, value.path.clone(), values::name_message(what, &name));
+            // A 100,000-character name is not repeated in the key path: its head is enough.
+            let path = match value.path.char_indices().nth(values::MAX_NAME + 64) {
+                Some((cut, _)) => format!("{}...", &value.path[..cut]),
+                None => value.path.clone(),
+            };
+            sink.error(span, path, values::name_message(what, &name));
         }
     }
     out

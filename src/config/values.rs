@@ -8,7 +8,7 @@ use jiff::civil;
 use jiff::tz::TimeZone;
 use toml::de::DeValue;
 
-use super::limits::MAX_NAME;
+pub use super::limits::MAX_NAME;
 use super::reader::{Node, Sink};
 use super::types::{MinFree, Target};
 
