@@ -152,8 +152,8 @@ fn run_logs_state_changes_and_exits_0_on_sigterm() {
 name = "broken"
 type = "command"
 command = ["{fail}"]
-interval = "100ms"
-retry_interval = "50ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 2
 "#
         ),

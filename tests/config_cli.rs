@@ -31,7 +31,102 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
         text(&out.stdout),
         "checks.example.toml: OK (5 checks, 2 people, 1 schedule, 1 policy, 4 notifiers)\n"
     );
-    assert_eq!(text(&out.stderr), "");
+    // The example pages through the console notifier only (it needs no network): the lint
+    // says so for each check, and nothing else.
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 6, "{stderr}");
+    assert!(
+        lines[0].starts_with("checks.example.toml:55:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        "{stderr}"
+    );
+    assert_eq!(lines[5], "5 warnings");
+}
+
+/// A rotation that starts in 2199 (legal), a person no policy reaches, a policy to a console.
+const LINTED: &str = r#"
+[notifiers.log]
+type = "console"
+
+[people.alice]
+notify = [{ via = "log" }]
+
+[people.bob]
+notify = [{ via = "log" }]
+
+[schedules.main]
+time_zone = "UTC"
+rotation = ["alice"]
+shift = "1w"
+start = "2199-01-01T00:00"
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["schedule:main"]
+
+[[check]]
+name = "web"
+type = "tcp"
+address = "127.0.0.1:9"
+"#;
+
+#[test]
+fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lint.toml");
+    std::fs::write(&path, LINTED).unwrap();
+    let p = path.to_str().unwrap();
+    let out = oncalld(&["check-config", "-c", p]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("{p}: OK (1 check, 2 people, 1 schedule, 1 policy, 1 notifier)\n")
+    );
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    let expected_starts = [
+        format!(
+            "{p}:11:12: warning: schedules.main: schedule \"main\" has nobody on call from now until at least "
+        ),
+        format!(
+            "{p}:18:1: warning: policies.default.steps[0]: step 1 of policy \"default\" pages nobody from "
+        ),
+        format!(
+            "{p}:21:1: warning: check[0].policy: check \"web\": its policy \"default\" reaches only console notifiers (log)"
+        ),
+        format!("{p}:8:9: warning: people.bob: person \"bob\" is reached by no policy"),
+    ];
+    for (line, start) in lines.iter().zip(&expected_starts) {
+        assert!(
+            line.starts_with(start.as_str()),
+            "{line}\nexpected: {start}"
+        );
+    }
+    assert!(
+        lines[0].contains("(UTC), the end of the 28 days checked"),
+        "{stderr}"
+    );
+    assert_eq!(lines[4], "4 warnings");
+
+    let out = oncalld(&["check-config", "--strict", "-c", p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 5, "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("{p}:11:12: schedules.main: ")),
+        "{stderr}"
+    );
+    assert_eq!(lines[4], "4 errors");
+
+    let out = oncalld(&["check-config", "--json", "-c", p]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["warnings"].as_array().map(Vec::len), Some(4), "{v}");
+    assert_eq!(v["warnings"][3]["key"], "people.bob");
 }
 
 #[test]

@@ -370,3 +370,85 @@ fn load_resolves_relative_paths_against_the_file_not_the_cwd() {
     assert_eq!(c.daemon.socket, Some(base.join("run/s.sock")));
     assert_eq!(c.path, path);
 }
+
+/// The ends of every range (SPEC §9) are accepted; the corpus (`range_*.toml`) has the refusals.
+#[test]
+fn values_at_the_edges_of_their_ranges_are_accepted() {
+    let name = "n".repeat(128);
+    let text = format!(
+        r#"
+[daemon]
+socket_mode = "0770"
+
+[defaults]
+interval = "1s"
+retry_interval = "7d"
+timeout = "10ms"
+retries = 100
+recoveries = 100
+
+[[check]]
+name = "{name}"
+type = "tcp"
+address = "127.0.0.1:9"
+timeout = "10m"
+interval = "7d"
+retries = 1
+recoveries = 1
+
+[notifiers.log]
+type = "command"
+command = ["/bin/true"]
+timeout = "10ms"
+
+[people.alice]
+notify = [{{ via = "log" }}]
+
+[schedules.primary]
+time_zone = "UTC"
+rotation = ["alice"]
+shift = "1m"
+start = "1970-01-01T00:00"
+[[schedules.primary.overrides]]
+person = "alice"
+from = "2199-12-31T00:00"
+until = "2200-01-01T00:00"
+
+[policies.default]
+repeat = 100
+ack_timeout = "7d"
+[[policies.default.steps]]
+notify = ["schedule:primary"]
+escalate_after = "1s"
+"#
+    );
+    let c = parse(&text);
+    assert_eq!(c.daemon.socket_mode, 0o770);
+    let check = &c.checks[0];
+    assert_eq!(check.name, name);
+    assert_eq!(check.timeout, Duration::from_secs(600));
+    assert_eq!(check.retry_interval, Duration::from_secs(7 * 86_400));
+    assert_eq!((check.retries, check.recoveries), (1, 1));
+    assert_eq!(c.policies["default"].repeat, 100);
+    assert_eq!(c.schedules["primary"].shift, Duration::from_secs(60));
+}
+
+/// Issue 11: a 100,000-character name is refused in a message of a few hundred characters,
+/// whether it is a value (a check's `name`) or a table key (`[notifiers.NAME]`).
+#[test]
+fn a_huge_name_is_refused_briefly() {
+    let long = "n".repeat(100_000);
+    let text = format!(
+        "[notifiers.{long}]\ntype = \"console\"\n\n[[check]]\nname = \"{long}\"\ntype = \"tcp\"\n\
+         address = \"127.0.0.1:9\"\n"
+    );
+    let errors = config::parse(&text, Path::new("c.toml")).unwrap_err().0;
+    let shown: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+    assert!(shown.iter().all(|e| e.len() < 400), "{:?}", shown);
+    assert!(shown[0].contains("notifier name") && shown[0].contains("100000 characters"));
+    assert!(
+        shown
+            .iter()
+            .any(|e| e.contains("check[0].name: check name"))
+    );
+}

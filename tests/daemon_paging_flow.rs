@@ -164,7 +164,7 @@ fn a_page_without_an_address_reads_without_to() {
 name = "web"
 type = "http"
 url = "{}"
-interval = "150ms"
+interval = "1s"
 retries = 1
 timeout = "1s"
 

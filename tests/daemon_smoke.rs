@@ -16,8 +16,8 @@ fn target_down_opens_an_incident_and_recovery_resolves_it() {
 name = "web"
 type = "http"
 url = "{}"
-interval = "200ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 2
 timeout = "1s"
 
@@ -66,8 +66,8 @@ fn show_prints_times_in_the_configured_zone() {
 name = "broken"
 type = "command"
 command = ["sh", "-c", "exit 2"]
-interval = "100ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 
 [notifiers.log]

@@ -24,7 +24,7 @@ escalate_after = "1h"
 fn check(name: &str, url: &str, interval: &str) -> String {
     format!(
         "[[check]]\nname = \"{name}\"\ntype = \"http\"\nurl = \"{url}\"\ninterval = \"{interval}\"\n\
-         retry_interval = \"100ms\"\nretries = 1\ntimeout = \"1s\"\n\n"
+         retry_interval = \"1s\"\nretries = 1\ntimeout = \"1s\"\n\n"
     )
 }
 
@@ -62,7 +62,7 @@ fn last_at(d: &Daemon, name: &str) -> Option<String> {
 fn reload_broken_then_good_keeps_incidents() {
     let target = Target::start();
     let url = target.url();
-    let d = Daemon::start(&format!("{}{PEOPLE}", check("web", &url, "200ms")));
+    let d = Daemon::start(&format!("{}{PEOPLE}", check("web", &url, "1s")));
     target.set_status(503);
     let id = d.wait_for("web's incident", Duration::from_secs(10), || {
         open_incidents(&d).first().map(|(_, id)| *id)
@@ -71,8 +71,8 @@ fn reload_broken_then_good_keeps_incidents() {
     // Broken: an unknown key in a new check. Exit 1, every error with file:line:col.
     let broken = format!(
         "{}{}bogus_key = 1\n\n{PEOPLE}",
-        check("web", &url, "200ms"),
-        check("new", &url, "200ms")
+        check("web", &url, "1s"),
+        check("new", &url, "1s")
     );
     d.rewrite_config(&broken);
     let out = d.cli(&["reload"]);
@@ -110,8 +110,8 @@ fn reload_broken_then_good_keeps_incidents() {
     // Good: web's interval changes (its task restarts with its state), a new check appears.
     d.rewrite_config(&format!(
         "{}{}{PEOPLE}",
-        check("web", &url, "150ms"),
-        check("new", "http://127.0.0.1:1/", "200ms")
+        check("web", &url, "2s"),
+        check("new", "http://127.0.0.1:1/", "1s")
     ));
     let text = d.ok(&["reload"]);
     assert!(text.starts_with("Reloaded: 2 checks, 1 person"), "{text}");
@@ -144,11 +144,11 @@ fn reload_broken_then_good_keeps_incidents() {
 fn sighup_applies_a_good_file_and_ignores_a_broken_one() {
     let target = Target::start();
     let url = target.url();
-    let d = Daemon::start(&format!("{}{PEOPLE}", check("web", &url, "200ms")));
+    let d = Daemon::start(&format!("{}{PEOPLE}", check("web", &url, "1s")));
 
     d.rewrite_config(&format!(
         "{}[[check]]\nname = 1\n{PEOPLE}",
-        check("web", &url, "200ms")
+        check("web", &url, "1s")
     ));
     d.signal(libc::SIGHUP);
     d.wait_for("the refusal in the log", Duration::from_secs(5), || {
@@ -158,8 +158,8 @@ fn sighup_applies_a_good_file_and_ignores_a_broken_one() {
 
     d.rewrite_config(&format!(
         "{}{}{PEOPLE}",
-        check("web", &url, "200ms"),
-        check("third", &url, "200ms")
+        check("web", &url, "1s"),
+        check("third", &url, "1s")
     ));
     d.signal(libc::SIGHUP);
     d.wait_for("third in status", Duration::from_secs(5), || {

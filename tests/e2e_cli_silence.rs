@@ -16,8 +16,8 @@ fn config(target: &Target, hook: &Hook) -> String {
     format!(
         r#"
 [defaults]
-interval = "200ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "1s"
 

@@ -19,8 +19,8 @@ fn config(target: &Target) -> String {
 name = "web"
 type = "http"
 url = "{}"
-interval = "200ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "1s"
 

@@ -28,8 +28,8 @@ fn config(dir: &Path, target: &Target) -> String {
     format!(
         r#"
 [defaults]
-interval = "200ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "2s"
 

@@ -210,7 +210,7 @@ fn mtta_counts_the_first_ack_across_an_ack_timeout() {
     let target = Target::start();
     let cfg = config(&target, "1h").replace(
         "[policies.default]\n",
-        "[policies.default]\nack_timeout = \"300ms\"\n",
+        "[policies.default]\nack_timeout = \"1s\"\n",
     );
     let d = Daemon::start(&cfg);
     let mut seen = Vec::new();

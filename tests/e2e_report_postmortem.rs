@@ -16,7 +16,7 @@ use jiff::tz::TimeZone;
 #[test]
 fn postmortem_and_report_of_an_outage_in_paris_time() {
     let target = Target::start();
-    let d = Daemon::start_with_zone(&config(&target, "300ms"), "Europe/Paris");
+    let d = Daemon::start_with_zone(&config(&target, "1s"), "Europe/Paris");
     let paris = TimeZone::get("Europe/Paris").unwrap();
     let me = me();
     target.set_status(503);

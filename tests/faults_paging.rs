@@ -23,7 +23,7 @@ fn config(checks: usize, target: &str, hook: &str, notifier: &str) -> String {
     for i in 0..checks {
         out.push_str(&format!(
             "[[check]]\nname = \"c{i:02}\"\ntype = \"http\"\nurl = \"{target}\"\n\
-             interval = \"100ms\"\nretry_interval = \"100ms\"\nretries = 1\ntimeout = \"1s\"\n\n"
+             interval = \"1s\"\nretry_interval = \"1s\"\nretries = 1\ntimeout = \"1s\"\n\n"
         ));
     }
     out.push_str(&format!(

@@ -92,8 +92,8 @@ fn one_check_config(target: &str, hook: &str, notifier: &str) -> String {
 name = "web"
 type = "http"
 url = "{target}"
-interval = "100ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "1s"
 

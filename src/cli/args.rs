@@ -46,13 +46,16 @@ pub struct ClientArgs {
 pub enum Command {
     /// Run the daemon in the foreground (logs to stderr)
     Run(ConfigArg),
-    /// Validate the config file and print a one-line summary
+    /// Validate the config file, print its warnings and a one-line summary
     CheckConfig {
         #[command(flatten)]
         config: ConfigArg,
         /// Print the summary as JSON
         #[arg(long)]
         json: bool,
+        /// Treat warnings (schedule lint) as errors: exit 1 when there is any
+        #[arg(long)]
+        strict: bool,
     },
     /// Run one check once and print the result (exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     Probe {

@@ -5,31 +5,43 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::config::{self, Config, ConfigErrors};
+use crate::config::{self, Config, ConfigError};
 
-/// Load `path`; print a one-line summary (exit 0) or every error, one per line (exit 1).
-pub fn run(path: &Path, as_json: bool) -> ExitCode {
-    match config::load(path) {
-        Ok(cfg) => {
-            if as_json {
-                println!("{}", success_json(path, &cfg));
-            } else {
-                println!("{}: OK ({})", path.display(), summary(&cfg));
-            }
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            if as_json {
-                println!("{}", failure_json(path, &errors));
-            } else {
-                for e in &errors.0 {
-                    eprintln!("{e}");
-                }
-                eprintln!("{}", plural(errors.0.len(), "error", "errors"));
-            }
-            ExitCode::from(1)
-        }
+/// Load and lint `path` as of now. Valid: the warnings (stderr), then a one-line summary
+/// (stdout), exit 0. Invalid, or any warning with `strict`: every problem, one per line, then
+/// their count (stderr), exit 1.
+pub fn run(path: &Path, as_json: bool, strict: bool) -> ExitCode {
+    let (cfg, warnings) = match config::load_linted(path, jiff::Timestamp::now()) {
+        Ok(loaded) => loaded,
+        Err(errors) => return fail(path, as_json, &errors.0),
+    };
+    if strict && !warnings.is_empty() {
+        return fail(path, as_json, &warnings);
     }
+    if as_json {
+        println!("{}", success_json(path, &cfg, &warnings));
+    } else {
+        for w in &warnings {
+            eprintln!("{}", w.as_warning());
+        }
+        if !warnings.is_empty() {
+            eprintln!("{}", plural(warnings.len(), "warning", "warnings"));
+        }
+        println!("{}: OK ({})", path.display(), summary(&cfg));
+    }
+    ExitCode::SUCCESS
+}
+
+fn fail(path: &Path, as_json: bool, errors: &[ConfigError]) -> ExitCode {
+    if as_json {
+        println!("{}", failure_json(path, errors));
+    } else {
+        for e in errors {
+            eprintln!("{e}");
+        }
+        eprintln!("{}", plural(errors.len(), "error", "errors"));
+    }
+    ExitCode::from(1)
 }
 
 /// "5 checks, 2 people, 1 schedule, 1 policy, 4 notifiers".
@@ -48,7 +60,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn success_json(path: &Path, cfg: &Config) -> serde_json::Value {
+fn success_json(path: &Path, cfg: &Config, warnings: &[ConfigError]) -> serde_json::Value {
     json!({
         "file": path.display().to_string(),
         "valid": true,
@@ -58,12 +70,16 @@ fn success_json(path: &Path, cfg: &Config) -> serde_json::Value {
         "schedules": cfg.schedules.len(),
         "policies": cfg.policies.len(),
         "notifiers": cfg.notifiers.len(),
+        "warnings": located(warnings),
     })
 }
 
-fn failure_json(path: &Path, errors: &ConfigErrors) -> serde_json::Value {
-    let list: Vec<_> = errors
-        .0
+fn failure_json(path: &Path, errors: &[ConfigError]) -> serde_json::Value {
+    json!({ "file": path.display().to_string(), "valid": false, "errors": located(errors) })
+}
+
+fn located(errors: &[ConfigError]) -> Vec<serde_json::Value> {
+    errors
         .iter()
         .map(|e| {
             json!({
@@ -74,6 +90,5 @@ fn failure_json(path: &Path, errors: &ConfigErrors) -> serde_json::Value {
                 "message": e.message,
             })
         })
-        .collect();
-    json!({ "file": path.display().to_string(), "valid": false, "errors": list })
+        .collect()
 }

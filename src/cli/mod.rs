@@ -26,7 +26,11 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         }
         Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
         Command::Run(config) => crate::daemon::run(&config.path()).await,
-        Command::CheckConfig { config, json } => check_config::run(&config.path(), json),
+        Command::CheckConfig {
+            config,
+            json,
+            strict,
+        } => check_config::run(&config.path(), json, strict),
         cmd @ (Command::Status(_)
         | Command::Incidents { .. }
         | Command::Show { .. }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::limits;
 use super::probes;
 use super::reader::{Node, Sink, Span, Table};
 use super::types::{CheckConfig, PageOn};
@@ -52,13 +53,17 @@ impl Default for Settings {
 
 /// Override `s` with whichever shared keys `t` sets. `from_defaults` says which table it is.
 pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_defaults: bool) {
-    let durations: [(&'static str, &mut Duration); 3] = [
-        ("interval", &mut s.interval),
-        ("timeout", &mut s.timeout),
-        ("retry_interval", &mut s.retry_interval),
+    let durations: [(&'static str, &mut Duration, limits::Bounds); 3] = [
+        ("interval", &mut s.interval, limits::PROBE_INTERVAL),
+        ("timeout", &mut s.timeout, limits::TIMEOUT),
+        (
+            "retry_interval",
+            &mut s.retry_interval,
+            limits::PROBE_INTERVAL,
+        ),
     ];
-    for (key, slot) in durations {
-        if let Some(d) = t.get(key).and_then(|n| n.duration(sink)) {
+    for (key, slot, bounds) in durations {
+        if let Some(d) = t.get(key).and_then(|n| n.duration_in(sink, bounds)) {
             *slot = d;
         }
     }
@@ -66,7 +71,8 @@ pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_
         ("retries", &mut s.retries),
         ("recoveries", &mut s.recoveries),
     ] {
-        if let Some(v) = t.get(key).and_then(|n| n.u32_min(sink, 1)) {
+        let value = t.get(key).and_then(|n| n.int(sink, 1, limits::MAX_COUNT));
+        if let Some(v) = value.and_then(|v| u32::try_from(v).ok()) {
             *slot = v;
         }
     }

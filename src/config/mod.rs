@@ -14,6 +14,9 @@
 mod checks;
 mod daemon;
 mod document;
+mod limits;
+pub mod lint;
+mod locate;
 mod notifiers;
 mod oncall;
 mod probes;
@@ -73,6 +76,18 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The same line as a warning: `file:line:col: warning: key: message`.
+    pub fn as_warning(&self) -> String {
+        let shown = self.to_string();
+        let head = format!("{}:{}:{}:", self.file.display(), self.line, self.column);
+        match shown.strip_prefix(&head) {
+            Some(rest) if self.line > 0 => format!("{head} warning:{rest}"),
+            _ => format!("warning: {shown}"),
+        }
+    }
+}
+
 /// Every error found in one file.
 #[derive(Debug, Clone)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
@@ -93,6 +108,35 @@ impl std::error::Error for ConfigErrors {}
 
 /// Read and validate a config file.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let (text, base) = read(path)?;
+    parse_in(&text, path, &base)
+}
+
+/// Read and validate a config file, and lint it as of `now` ([`lint`]): the config and its
+/// warnings, each located like an error.
+pub fn load_linted(
+    path: &Path,
+    now: jiff::Timestamp,
+) -> Result<(Config, Vec<ConfigError>), ConfigErrors> {
+    let (text, base) = read(path)?;
+    let config = parse_in(&text, path, &base)?;
+    let warnings = locate::locate(lint::lint(&config, now), &text, path);
+    Ok((config, warnings))
+}
+
+/// [`parse`] and lint as of `now`, as [`load_linted`] does for a file.
+pub fn parse_linted(
+    text: &str,
+    path: &Path,
+    now: jiff::Timestamp,
+) -> Result<(Config, Vec<ConfigError>), ConfigErrors> {
+    let config = parse(text, path)?;
+    let warnings = locate::locate(lint::lint(&config, now), text, path);
+    Ok((config, warnings))
+}
+
+/// The text of the file and the directory its relative paths mean.
+fn read(path: &Path) -> Result<(String, PathBuf), ConfigErrors> {
     let fail = |message: String| ConfigErrors(vec![ConfigError::whole_file(path, message)]);
     let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
     let mut bytes = Vec::new();
@@ -120,7 +164,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         dir
     })
     .unwrap_or_else(|_| absolute_dir(path));
-    parse_in(&text, path, &base)
+    Ok((text, base))
 }
 
 /// Validate config text as if read from `path` (used for messages and relative paths).

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::limits;
 use super::reader::{Node, Sink, Table};
 use super::types::{ContactMethod, EmailNotifier, NotifierConfig, Person, WebhookNotifier};
 use super::values;
@@ -21,7 +22,12 @@ pub fn named<'a>(node: Option<&Node<'a>>, what: &str, sink: &mut Sink) -> Vec<(S
         if values::valid_name(&name) {
             out.push((name, value));
         } else {
-            sink.error(span, value.path.clone(), values::name_message(what, &name));
+            // A 100,000-character name is not repeated in the key path: its head is enough.
+            let path = match value.path.char_indices().nth(values::MAX_NAME + 64) {
+                Some((cut, _)) => format!("{}...", &value.path[..cut]),
+                None => value.path.clone(),
+            };
+            sink.error(span, path, values::name_message(what, &name));
         }
     }
     out
@@ -76,7 +82,7 @@ pub fn notifiers(
 fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration> {
     match t.get("timeout") {
         None => Some(Duration::from_secs(default)),
-        Some(n) => n.duration(sink),
+        Some(n) => n.duration_in(sink, limits::TIMEOUT),
     }
 }
 

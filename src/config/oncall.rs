@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
+use super::limits;
 use super::notifiers::named;
 use super::reader::{Node, Sink};
 use super::types::{Override, Period, Policy, Schedule, Step, Target};
@@ -86,10 +87,12 @@ pub fn schedules(
         let rotation = t
             .required(sink, "rotation")
             .and_then(|n| rotation(&n, known, sink));
-        let shift = t.required(sink, "shift").and_then(|n| n.duration(sink));
+        let shift = t
+            .required(sink, "shift")
+            .and_then(|n| n.duration_in(sink, limits::SHIFT));
         let start = t
             .required(sink, "start")
-            .and_then(|n| values::civil_datetime(&n, sink));
+            .and_then(|n| values::schedule_datetime(&n, sink));
         let period = match t.get("period") {
             None => Some(None),
             Some(n) => reference(&n, sink, "period", &known.periods).map(Some),
@@ -148,11 +151,11 @@ fn overrides(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Vec<O
                 .and_then(|n| reference(&n, sink, "person", &known.people));
             let from = t
                 .required(sink, "from")
-                .and_then(|n| values::civil_datetime(&n, sink));
+                .and_then(|n| values::schedule_datetime(&n, sink));
             let until_node = t.required(sink, "until");
             let until = until_node
                 .as_ref()
-                .and_then(|n| values::civil_datetime(n, sink));
+                .and_then(|n| values::schedule_datetime(n, sink));
             t.finish(sink);
             let (person, from, until) = (person?, from?, until?);
             if from >= until {
@@ -184,12 +187,12 @@ pub fn policies(
         let repeat = match t.get("repeat") {
             None => Some(0),
             Some(n) => n
-                .int(sink, 0, i64::from(u32::MAX))
+                .int(sink, 0, limits::MAX_COUNT)
                 .and_then(|r| u32::try_from(r).ok()),
         };
         let ack_timeout = match t.get("ack_timeout") {
             None => Some(None),
-            Some(n) => n.duration(sink).map(Some),
+            Some(n) => n.duration_in(sink, limits::ESCALATION).map(Some),
         };
         let steps = t.required(sink, "steps").and_then(|n| {
             let items = n.array(sink)?;
@@ -229,7 +232,7 @@ fn step(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Step> {
     });
     let escalate_after = match t.get("escalate_after") {
         None => Some(Duration::from_secs(15 * 60)),
-        Some(n) => n.duration(sink),
+        Some(n) => n.duration_in(sink, limits::ESCALATION),
     };
     t.finish(sink);
     Some(Step {

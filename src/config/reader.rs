@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
+use super::limits::{Bounds, short_duration};
+
 /// Byte range in the config text.
 pub(crate) type Span = Range<usize>;
 
@@ -202,6 +204,30 @@ impl<'a> Node<'a> {
                 None
             }
         }
+    }
+}
+
+impl Node<'_> {
+    /// A duration (as [`Node::duration`]) inside `bounds`.
+    pub fn duration_in(&self, sink: &mut Sink, bounds: Bounds) -> Option<Duration> {
+        let d = self.duration(sink)?;
+        if d >= bounds.min && bounds.max.is_none_or(|max| d <= max) {
+            return Some(d);
+        }
+        let range = match bounds.max {
+            Some(max) => format!(
+                "between {} and {}",
+                short_duration(bounds.min),
+                short_duration(max)
+            ),
+            None => format!("at least {}", short_duration(bounds.min)),
+        };
+        let written = self.value.as_str().unwrap_or_default();
+        self.error(
+            sink,
+            format!("{written:?} is out of range: must be {range}"),
+        );
+        None
     }
 }
 

@@ -8,19 +8,29 @@ use jiff::civil;
 use jiff::tz::TimeZone;
 use toml::de::DeValue;
 
+pub use super::limits::MAX_NAME;
 use super::reader::{Node, Sink};
 use super::types::{MinFree, Target};
 
 /// Names of checks, people, notifiers, periods, schedules and policies: they appear in
-/// commands, URLs, targets and logs, so they are kept to `[A-Za-z0-9_.-]+`.
+/// commands, URLs, targets and logs, so they are kept to `[A-Za-z0-9_.-]+`, at most
+/// [`MAX_NAME`] characters.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
+        && name.len() <= MAX_NAME
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 pub fn name_message(what: &str, name: &str) -> String {
+    let count = name.chars().count();
+    if count > MAX_NAME {
+        let head: String = name.chars().take(32).collect();
+        return format!(
+            "{what} name {head:?}... is {count} characters long: names are at most {MAX_NAME}"
+        );
+    }
     format!("invalid {what} name {name:?}: use only letters, digits, `_`, `.` and `-`")
 }
 
@@ -75,10 +85,15 @@ pub fn min_free(s: &str) -> Result<MinFree, String> {
     Ok(MinFree::Bytes(bytes.round() as u64))
 }
 
-/// `"0660"`: an octal string of permission bits, at most `0777`.
+/// `"0660"`: an octal string of permission bits, at most `0777`, with no bit for "others":
+/// whoever can connect to the socket can ack and silence, so that is never everyone.
 pub fn socket_mode(s: &str) -> Result<u32, String> {
     let ok_digits = (3..=4).contains(&s.len()) && s.chars().all(|c| ('0'..='7').contains(&c));
     match u32::from_str_radix(s, 8) {
+        Ok(m) if ok_digits && m <= 0o777 && m & 0o007 != 0 => Err(format!(
+            "socket_mode {s:?} lets every user on the machine use the socket: \
+             give access to the owner and group only, like \"0660\""
+        )),
         Ok(m) if ok_digits && m <= 0o777 => Ok(m),
         _ => Err(format!(
             "invalid socket_mode {s:?}: expected octal permission bits like \"0660\""
@@ -119,6 +134,22 @@ pub fn civil_datetime(node: &Node<'_>, sink: &mut Sink) -> Option<civil::DateTim
             None
         }
     }
+}
+
+/// A date-time of a schedule (`start`, an override's `from` and `until`): a local date-time
+/// between 1970-01-01 and 2200-01-01, so a shift count or an instant can never overflow.
+pub fn schedule_datetime(node: &Node<'_>, sink: &mut Sink) -> Option<civil::DateTime> {
+    let dt = civil_datetime(node, sink)?;
+    let min = civil::date(1970, 1, 1).at(0, 0, 0, 0);
+    let max = civil::date(2200, 1, 1).at(0, 0, 0, 0);
+    if dt < min || dt > max {
+        node.error(
+            sink,
+            format!("{dt} is out of range: must be between 1970-01-01T00:00 and 2200-01-01T00:00"),
+        );
+        return None;
+    }
+    Some(dt)
 }
 
 fn parse_civil(s: &str) -> Result<civil::DateTime, String> {
@@ -333,6 +364,9 @@ mod tests {
         assert_eq!(socket_mode("600"), Ok(0o600));
         assert!(socket_mode("0668").is_err());
         assert!(socket_mode("4777").is_err());
+        assert!(socket_mode("0777").is_err());
+        assert!(socket_mode("0661").is_err());
+        assert!(socket_mode("0770").is_ok());
         assert!(socket_mode("660a").is_err());
         assert!(tcp_address("127.0.0.1:5432").is_ok());
         assert!(tcp_address("[::1]:22").is_ok());
@@ -340,6 +374,16 @@ mod tests {
         assert!(tcp_address("::1:22").is_err());
         assert!(tcp_address("host:0").is_err());
         assert!(tcp_address("host").is_err());
+    }
+
+    #[test]
+    fn long_names_are_refused_with_a_short_message() {
+        assert!(valid_name(&"a".repeat(MAX_NAME)));
+        let long = "a".repeat(100_000);
+        assert!(!valid_name(&long));
+        let message = name_message("check", &long);
+        assert!(message.len() < 200, "{message}");
+        assert!(message.contains("100000 characters"), "{message}");
     }
 
     #[test]

@@ -82,9 +82,13 @@ impl Reloader {
 
     async fn load_and_apply(&self) -> Result<Arc<Config>, Vec<String>> {
         let path = self.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || config::load(&path)).await;
+        let loaded =
+            tokio::task::spawn_blocking(move || config::load_linted(&path, Timestamp::now())).await;
         let config = match loaded {
-            Ok(Ok(c)) => Arc::new(c),
+            Ok(Ok((c, warnings))) => {
+                log_warnings(&warnings);
+                Arc::new(c)
+            }
             Ok(Err(errors)) => return Err(errors.0.iter().map(|e| e.to_string()).collect()),
             Err(e) => return Err(vec![format!("reload task failed: {e}")]),
         };
@@ -108,6 +112,13 @@ impl Reloader {
     }
 }
 
+/// The schedule lint's warnings (as `check-config` prints them), at start and reload.
+fn log_warnings(warnings: &[config::ConfigError]) {
+    for w in warnings {
+        tracing::warn!(warning = %w, "Configuration warning.");
+    }
+}
+
 /// The `STATUS=` line `systemctl status oncalld` shows while the daemon runs.
 fn serving_status(config: &Config) -> String {
     format!("Running {} check(s)", config.checks.len())
@@ -117,7 +128,9 @@ fn serving_status(config: &Config) -> String {
 /// before anything else so an early SIGHUP cannot kill the process.
 pub async fn run(path: &Path) -> Result<(), StartError> {
     let mut signals = Signals::new().map_err(|e| StartError::Signals(e.to_string()))?;
-    let config = config::load(path).map_err(StartError::Config)?;
+    let (config, warnings) =
+        config::load_linted(path, Timestamp::now()).map_err(StartError::Config)?;
+    log_warnings(&warnings);
     let (tx, rx) = mpsc::channel(4);
     tokio::spawn(async move {
         loop {

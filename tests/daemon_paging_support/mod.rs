@@ -35,8 +35,8 @@ pub fn two_step_config(
 name = "web"
 type = "http"
 url = "{target_url}"
-interval = "150ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "1s"
 

@@ -29,8 +29,8 @@ pub fn config(target: &Target, escalate_after: &str) -> String {
 name = "web"
 type = "http"
 url = "{}"
-interval = "100ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 2
 recoveries = 1
 timeout = "1s"
