@@ -1,5 +1,6 @@
 //! The `oncalld` binary: parse the command line, then hand over to the library.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -12,7 +13,10 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("oncalld: cannot start the async runtime: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "oncalld: cannot start the async runtime: {e}"
+            );
             return ExitCode::from(1);
         }
     };

@@ -22,7 +22,7 @@ async fn read_until_closed(s: &mut UnixStream) -> Vec<u8> {
 fn short_timeouts(max_connections: usize) -> ServeOptions {
     ServeOptions {
         max_connections,
-        header_read_timeout: Duration::from_millis(300),
+        request_timeout: Duration::from_millis(300),
         connection_timeout: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(1),
     }
@@ -181,4 +181,143 @@ async fn metrics_over_tcp_serves_only_metrics() {
     assert_eq!(st, 404, "the API is not exposed over TCP: {body}");
     let _ = tx.send(());
     task.await.unwrap();
+}
+
+#[test]
+fn defaults_are_the_spec_limits() {
+    let o = ServeOptions::default();
+    assert_eq!(
+        o.request_timeout,
+        Duration::from_secs(10),
+        "SPEC §9: head and body in 10 s"
+    );
+    assert_eq!(o.max_connections, 1024);
+}
+
+/// Head sent, then the body stalls: answered 408 and closed at the request deadline.
+#[tokio::test]
+async fn stalled_body_is_closed_at_the_deadline_and_never_handled() {
+    let options = ServeOptions {
+        request_timeout: Duration::from_millis(500),
+        ..short_timeouts(8)
+    };
+    let s = start_with(Recorder::new(), options).await;
+    let mut slow = UnixStream::connect(&s.path).await.unwrap();
+    slow.write_all(
+        b"POST /v1/incidents/17/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (st, _, _) = raw(&s.path, "GET", "/v1/checks", b"").await;
+    assert_eq!(st, 200, "others are served meanwhile");
+    let out = read_until_closed(&mut slow).await;
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        waited < Duration::from_secs(3),
+        "closed {waited:?} after the head"
+    );
+    assert!(!s.backend.calls().iter().any(|c| c.starts_with("note")));
+    s.shutdown().await;
+}
+
+/// A full table sheds its oldest idle connection: the newcomer is served at once.
+#[tokio::test]
+async fn full_table_sheds_the_oldest_idle_connection() {
+    let options = ServeOptions {
+        request_timeout: Duration::from_secs(30),
+        ..short_timeouts(4)
+    };
+    let s = start_with(Recorder::new(), options).await;
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        let mut c = UnixStream::connect(&s.path).await.unwrap();
+        c.write_all(b"GET /v1/status HTTP/1.1\r\nHo").await.unwrap();
+        idle.push(c);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let started = std::time::Instant::now();
+    let (st, _, _) = raw(&s.path, "GET", "/v1/checks", b"").await;
+    assert_eq!(st, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not made to wait"
+    );
+    // The oldest was shed (closed without an answer); the youngest is still open.
+    let out = tokio::time::timeout(Duration::from_secs(2), idle[0].read_to_end(&mut Vec::new()))
+        .await
+        .expect("the oldest idle connection was closed");
+    assert!(matches!(out, Ok(0) | Err(_)));
+    let mut buf = [0u8; 16];
+    let young = tokio::time::timeout(Duration::from_millis(300), idle[3].read(&mut buf)).await;
+    assert!(young.is_err(), "the youngest stays open");
+    s.shutdown().await;
+}
+
+/// The TCP listener has the same deadline and connection table.
+#[tokio::test]
+async fn tcp_listener_has_the_same_limits() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let backend: std::sync::Arc<dyn oncalld::api::Backend> = Recorder::new();
+    let options = ServeOptions {
+        request_timeout: Duration::from_millis(500),
+        ..short_timeouts(4)
+    };
+    let task = tokio::spawn(oncalld::api::serve_metrics_with(
+        listener,
+        backend,
+        options,
+        async {
+            let _ = rx.await;
+        },
+    ));
+    let mut crowd = Vec::new();
+    for _ in 0..10 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _ = c
+            .write_all(b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n{")
+            .await;
+        crowd.push(c);
+    }
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out))
+        .await
+        .expect("metrics answered despite the crowd")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
+    // Every slow one is closed by the deadline (or was shed).
+    for mut c in crowd {
+        let r = tokio::time::timeout(Duration::from_secs(3), c.read_to_end(&mut Vec::new())).await;
+        assert!(r.is_ok(), "a slow TCP client was left open");
+    }
+    let _ = tx.send(());
+    task.await.unwrap();
+}
+
+/// A head longer than 16 KiB is refused without being buffered further.
+#[tokio::test]
+async fn oversized_head_is_refused() {
+    let s = start().await;
+    let mut c = UnixStream::connect(&s.path).await.unwrap();
+    let head = format!(
+        "GET /v1/status HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let _ = c.write_all(head.as_bytes()).await;
+    let out = read_until_closed(&mut c).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{text}"
+    );
+    assert!(!s.backend.calls().contains(&"status".to_string()));
+    s.shutdown().await;
 }

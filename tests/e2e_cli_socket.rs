@@ -52,7 +52,7 @@ fn text(out: &Output) -> String {
 }
 
 /// Send raw bytes on a fresh connection; whatever comes back before the daemon closes it
-/// (or 15 s pass: header_read_timeout is 5 s).
+/// (or 15 s pass: the request deadline is 10 s).
 fn raw(d: &Daemon, bytes: &[u8]) -> String {
     let mut s = UnixStream::connect(&d.socket).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();

@@ -13,7 +13,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::types::{
-    CheckView, IncidentDetail, IncidentView, OncallView, SilenceView, StatusView, TestPageResult,
+    CheckView, IncidentDetail, IncidentView, OncallView, Ping, PingOutcome, PingTarget,
+    SilenceView, StatusView, TestPageResult,
 };
 use crate::core::model::{IncidentId, SilenceId};
 
@@ -129,6 +130,11 @@ pub trait Backend: Send + Sync + 'static {
     fn postmortem(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<String>>;
     /// `GET /v1/silences`: active and recently ended silences.
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceView>>>;
+    /// How many silences are in force or scheduled now: the router refuses a new one at
+    /// [`super::limits::MAX_ACTIVE_SILENCES`]. The default counts [`Backend::silences`].
+    fn active_silences(&self) -> BoxFuture<'_, ApiResult<usize>> {
+        Box::pin(async move { Ok(self.silences().await?.iter().filter(|s| s.active).count()) })
+    }
     /// `POST /v1/silences`: a silence from now for `duration`.
     fn add_silence(
         &self,
@@ -157,4 +163,15 @@ pub trait Backend: Send + Sync + 'static {
     fn test_page(&self, target: String, actor: String) -> BoxFuture<'_, ApiResult<TestPageResult>>;
     /// `GET /metrics`: Prometheus text exposition format.
     fn metrics(&self) -> BoxFuture<'_, ApiResult<String>>;
+    /// A heartbeat ping (SPEC §10): `/ping/{token}...` on the TCP listener, `POST
+    /// /v1/checks/{name}/ping` on the socket. 404 for an unknown token or check, 400 for a
+    /// check that is not a heartbeat. The default knows no heartbeat check.
+    fn ping(&self, target: PingTarget, ping: Ping) -> BoxFuture<'_, ApiResult<PingOutcome>> {
+        let _ = ping;
+        let what = match target {
+            PingTarget::Token(_) => "no heartbeat check has this token".to_string(),
+            PingTarget::Check(name) => format!("no heartbeat check {name:?}"),
+        };
+        Box::pin(async move { Err(ApiError::not_found(what)) })
+    }
 }

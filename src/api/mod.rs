@@ -3,12 +3,17 @@
 //!
 //! - [`backend`]: the [`Backend`] trait the daemon implements, one method per endpoint.
 //! - [`types`]: the JSON shapes (docs/API.md shows each with a curl example).
-//! - [`server`] / [`routes`]: binding the socket, per-connection limits and the actor taken
-//!   from SO_PEERCRED, and the axum router that validates requests before calling the backend.
+//! - [`server`] / [`routes`]: binding the socket, the connection table and request deadline
+//!   (SPEC §9), and the axum router that validates requests before calling the backend.
+//! - [`limits`]: what a request may ask the daemon to keep (silences, text lengths).
+//! - [`actor`]: the peer's uid from SO_PEERCRED, its user name looked up off the accept loop.
 //! - [`client`]: a small HTTP/1.1 client over the socket for the CLI.
 
+pub mod actor;
 pub mod backend;
 pub mod client;
+mod conn;
+pub mod limits;
 pub mod parse;
 pub mod routes;
 pub mod server;
@@ -18,7 +23,8 @@ pub mod types;
 pub use backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 pub use client::{Client, ClientError};
 pub use server::{
-    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp, serve_with,
+    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp,
+    serve_metrics_with, serve_with,
 };
 
 use std::path::PathBuf;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-/// An incident or silence id: `17` or `#17`.
+/// An incident or silence id: `17` or `#17`. Ids run from 1 to 2^63-1 (they are SQLite
+/// integers); anything outside is refused here, so it never reaches the store as a bad row.
 pub fn parse_id(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let digits = t.strip_prefix('#').unwrap_or(t);
@@ -15,10 +16,14 @@ pub fn parse_id(s: &str) -> Result<u64, String> {
             "invalid id {s:?}: expected a number such as 17 or #17"
         ));
     }
-    digits
-        .parse::<u64>()
-        .map_err(|_| format!("invalid id {s:?}: too large"))
+    match digits.parse::<u64>() {
+        Ok(n) if (1..=MAX_ID).contains(&n) => Ok(n),
+        _ => Err(format!("bad id {s:?}: ids run from 1 to {MAX_ID}")),
+    }
 }
+
+/// The largest id: SQLite stores ids as signed 64-bit integers.
+pub const MAX_ID: u64 = i64::MAX as u64;
 
 /// A humantime duration ("30s", "7d", "1h 30m"); zero is refused because every use of a
 /// duration here (silence length, look-back window) would then be empty.
@@ -72,9 +77,19 @@ mod tests {
             "1.5",
             "##1",
             "99999999999999999999999",
+            "0",
+            "#00",
+            "9223372036854775808",
+            "18446744073709551615",
         ] {
             assert!(parse_id(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_id("9223372036854775807"), Ok(i64::MAX as u64));
+        assert!(
+            parse_id("18446744073709551615")
+                .unwrap_err()
+                .starts_with("bad id")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::backend::{ApiError, Backend, IncidentFilter, ReloadOutcome};
+use super::limits::{MAX_NAME_BYTES, MAX_PATTERN_BYTES, check_len, check_silence_room, check_text};
 use super::parse::{parse_duration, parse_id, parse_timestamp};
 use super::server::Actor;
 use super::types::{ErrorBody, MessageBody, NoteBody, ReloadView, SilenceBody, TestPageBody};
@@ -23,6 +24,9 @@ use super::types::{ErrorBody, MessageBody, NoteBody, ReloadView, SilenceBody, Te
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 type AppState = State<Arc<dyn Backend>>;
+/// Held while a silence is counted and created, so concurrent requests cannot together pass
+/// [`super::limits::MAX_ACTIVE_SILENCES`].
+type SilenceGate = Arc<tokio::sync::Mutex<()>>;
 type Reply = Result<Response, ApiError>;
 
 impl IntoResponse for ApiError {
@@ -66,6 +70,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(Extension(SilenceGate::default()))
         .with_state(backend)
 }
 
@@ -117,6 +122,7 @@ async fn checks(State(b): AppState) -> Reply {
 }
 
 async fn check(State(b): AppState, Path(name): Path<String>) -> Reply {
+    check_len("a check name", &name, MAX_NAME_BYTES)?;
     ok(b.check(name).await?)
 }
 
@@ -156,6 +162,7 @@ async fn ack(
 ) -> Reply {
     let id = id(&raw)?;
     let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    check_text("the message", body.message.as_deref())?;
     ok(b.ack(id, actor.label(), body.message).await?)
 }
 
@@ -167,6 +174,7 @@ async fn resolve(
 ) -> Reply {
     let id = id(&raw)?;
     let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    check_text("the message", body.message.as_deref())?;
     ok(b.resolve(id, actor.label(), body.message).await?)
 }
 
@@ -177,7 +185,8 @@ async fn escalate(
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let id = id(&raw)?;
-    let _: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
+    check_text("the message", body.message.as_deref())?;
     ok(b.escalate(id, actor.label()).await?)
 }
 
@@ -189,6 +198,7 @@ async fn note(
 ) -> Reply {
     let id = id(&raw)?;
     let body: NoteBody = json_body(body, None)?;
+    check_text("the note", Some(&body.text))?;
     if body.text.trim().is_empty() {
         return Err(ApiError::bad_request("a note needs some text"));
     }
@@ -207,16 +217,22 @@ async fn silences(State(b): AppState) -> Reply {
 async fn add_silence(
     State(b): AppState,
     Extension(actor): Extension<Actor>,
+    Extension(gate): Extension<SilenceGate>,
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let body: SilenceBody = json_body(body, None)?;
     if body.pattern.trim().is_empty() {
         return Err(ApiError::bad_request("a silence needs a pattern"));
     }
+    // Lengths before the glob is compiled: compiling a huge one is the cost being bounded.
+    check_len("the pattern", &body.pattern, MAX_PATTERN_BYTES)?;
+    check_text("the message", body.message.as_deref())?;
     glob::Pattern::new(&body.pattern)
         .map_err(|e| ApiError::bad_request(format!("invalid pattern {:?}: {e}", body.pattern)))?;
     let duration = parse_duration(&body.duration).map_err(ApiError::bad_request)?;
     let message = body.message.unwrap_or_default();
+    let _counting = gate.lock().await;
+    check_silence_room(b.active_silences().await?)?;
     let view = b
         .add_silence(body.pattern, duration, message, actor.label())
         .await?;
@@ -244,6 +260,9 @@ async fn oncall(State(b): AppState, q: Result<Query<OncallQuery>, QueryRejection
         Some(s) => Some(parse_timestamp(s).map_err(ApiError::bad_request)?),
     };
     let policy = q.policy.filter(|p| !p.is_empty());
+    if let Some(p) = &policy {
+        check_len("the policy name", p, MAX_NAME_BYTES)?;
+    }
     ok(b.oncall(policy, at).await?)
 }
 
@@ -287,6 +306,7 @@ async fn test_page(
     body: Result<Bytes, BytesRejection>,
 ) -> Reply {
     let body: TestPageBody = json_body(body, None)?;
+    check_len("the target", &body.target, MAX_NAME_BYTES)?;
     let target = body.target.trim().to_owned();
     if target.is_empty() {
         return Err(ApiError::bad_request(

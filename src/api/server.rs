@@ -1,68 +1,51 @@
 //! Serving the router on the Unix socket (and `/metrics` on TCP), with the limits that keep a
-//! slow or abusive client from starving the daemon:
+//! slow, idle or abusive client from starving the daemon (SPEC §9):
 //!
-//! - at most `max_connections` connections are served at once; beyond that, new ones wait in
-//!   the kernel's accept queue until a slot frees up;
-//! - a connection must send a complete request head within `header_read_timeout` (also between
-//!   keep-alive requests), so idle or half-sent connections are dropped;
-//! - a connection lives at most `connection_timeout` in total;
-//! - request bodies are capped at [`super::routes::MAX_BODY_BYTES`] (413 beyond).
+//! - **Request deadline.** A request's head and its body must both arrive within
+//!   `request_timeout` (10 s) of the connection being ready for it; otherwise it is answered
+//!   408 (or simply closed while the head is incomplete). Bodies are capped at
+//!   [`super::routes::MAX_BODY_BYTES`] (413 beyond, the body is not read).
+//! - **Connection table.** Up to `max_connections` (1,024) connections are served at once, and
+//!   a new connection is never made to wait: when the table is full, the *oldest* connection
+//!   that is not running a request (idle keep-alive, half-sent head, trickled body) is closed
+//!   to make room. Idle connections are cheap (a few KiB each), so the table is large; shedding
+//!   the oldest means a flood of slow clients only ever pushes out other slow clients, and a
+//!   real request (which completes within milliseconds) gets in. Only when every connection
+//!   is running a request is a newcomer closed at once.
+//! - **Connection lifetime.** A connection lives at most `connection_timeout` (120 s) in all.
 //!
-//! Each connection's [`Actor`] comes from SO_PEERCRED and is attached to every request on it.
+//! Each Unix connection's [`Actor`] comes from SO_PEERCRED; its user name is looked up off the
+//! accept loop, when its first request arrives ([`super::actor`]).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use hyper::Request;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener, UnixStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use super::actor::Actor;
 use super::backend::Backend;
+use super::conn::{ConnState, serve_conn};
 use super::routes;
 pub use super::socket::{BindError, bind};
 
-/// The Unix user behind a connection, from SO_PEERCRED: who acked, noted, silenced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub uid: u32,
-    /// The user name from the password database, when there is one.
-    pub name: Option<String>,
-}
-
-impl Actor {
-    /// `alice (uid 1000)`, as recorded on the timeline (SPEC §4).
-    pub fn label(&self) -> String {
-        match &self.name {
-            Some(n) => format!("{n} (uid {})", self.uid),
-            None => format!("uid {}", self.uid),
-        }
-    }
-
-    /// The peer's credentials as the kernel reports them (they cannot be forged by the client).
-    pub fn of(stream: &UnixStream) -> io::Result<Actor> {
-        let cred = stream.peer_cred()?;
-        let uid = cred.uid();
-        let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        Ok(Actor { uid, name })
-    }
-}
-
-/// Connection limits; [`ServeOptions::default`] is what the daemon uses.
+/// Connection limits; [`ServeOptions::default`] is what the daemon uses (on the socket and on
+/// the TCP listener alike).
 #[derive(Debug, Clone, Copy)]
 pub struct ServeOptions {
+    /// Size of the connection table; when full, the oldest idle connection is shed.
     pub max_connections: usize,
-    pub header_read_timeout: Duration,
+    /// A request's head and body must arrive within this long of the connection being ready
+    /// for it (accepted, or the previous answer produced). Also bounds idle keep-alive.
+    pub request_timeout: Duration,
+    /// Longest life of one connection, however busy.
     pub connection_timeout: Duration,
     /// How long in-flight requests may finish after shutdown is triggered.
     pub shutdown_grace: Duration,
@@ -71,8 +54,8 @@ pub struct ServeOptions {
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
-            max_connections: 64,
-            header_read_timeout: Duration::from_secs(5),
+            max_connections: 1024,
+            request_timeout: Duration::from_secs(10),
             connection_timeout: Duration::from_secs(120),
             shutdown_grace: Duration::from_secs(5),
         }
@@ -116,30 +99,71 @@ pub async fn serve_metrics(
     backend: Arc<dyn Backend>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let router = routes::metrics_router(backend);
-    accept_loop(listener, router, ServeOptions::default(), shutdown).await
+    serve_metrics_with(listener, backend, ServeOptions::default(), shutdown).await
 }
 
-/// What the accept loop needs from a listener: the stream and, on the Unix socket, its actor.
+/// [`serve_metrics`] with explicit limits (the same ones as the socket by default).
+pub async fn serve_metrics_with(
+    listener: TcpListener,
+    backend: Arc<dyn Backend>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_loop(listener, routes::metrics_router(backend), options, shutdown).await
+}
+
+/// What the accept loop needs from a listener: the stream and, on the Unix socket, the peer's
+/// uid (a getsockopt; the name lookup happens later, off the loop).
 trait Accept {
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
-    fn accept_conn(&self) -> impl Future<Output = io::Result<(Self::Io, Option<Actor>)>> + Send;
+    fn accept_conn(&self) -> impl Future<Output = io::Result<(Self::Io, Option<u32>)>> + Send;
 }
 
 impl Accept for UnixListener {
     type Io = UnixStream;
-    async fn accept_conn(&self) -> io::Result<(UnixStream, Option<Actor>)> {
+    async fn accept_conn(&self) -> io::Result<(UnixStream, Option<u32>)> {
         let (stream, _) = self.accept().await?;
-        let actor = Actor::of(&stream)?;
-        Ok((stream, Some(actor)))
+        let uid = Actor::peer_uid(&stream)?;
+        Ok((stream, Some(uid)))
     }
 }
 
 impl Accept for TcpListener {
     type Io = tokio::net::TcpStream;
-    async fn accept_conn(&self) -> io::Result<(Self::Io, Option<Actor>)> {
+    async fn accept_conn(&self) -> io::Result<(Self::Io, Option<u32>)> {
         let (stream, _) = self.accept().await?;
         Ok((stream, None))
+    }
+}
+
+/// The live connections, oldest first (ids only grow).
+#[derive(Default)]
+struct Table {
+    next: u64,
+    live: BTreeMap<u64, Arc<ConnState>>,
+}
+
+impl Table {
+    /// Make room for one more under `cap`: shed the oldest idle connection if the table is
+    /// full. False when it is full of busy ones (the newcomer is then refused).
+    fn make_room(&mut self, cap: usize) -> bool {
+        if self.live.len() < cap {
+            return true;
+        }
+        // try_shed succeeds only on an idle connection, atomically: the first one wins.
+        let shed = self
+            .live
+            .iter()
+            .find(|(_, c)| c.try_shed())
+            .map(|(id, _)| *id);
+        shed.and_then(|id| self.live.remove(&id)).is_some()
+    }
+
+    fn insert(&mut self, conn: Arc<ConnState>) -> u64 {
+        let id = self.next;
+        self.next += 1;
+        self.live.insert(id, conn);
+        id
     }
 }
 
@@ -149,33 +173,45 @@ async fn accept_loop<L: Accept>(
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    let slots = Arc::new(Semaphore::new(options.max_connections.max(1)));
+    let cap = fd_budget(options.max_connections.max(1));
+    let table = Arc::new(Mutex::new(Table::default()));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            () = &mut shutdown => break,
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-        };
         let accepted = tokio::select! {
             () = &mut shutdown => break,
             r = listener.accept_conn() => r,
         };
-        match accepted {
-            Ok((io, actor)) => {
-                let conn = serve_conn(io, actor, router.clone(), options, stop_rx.clone());
-                conns.spawn(async move {
-                    conn.await;
-                    drop(permit);
-                });
-            }
+        let (io, uid) = match accepted {
+            Ok(a) => a,
             Err(e) => {
                 // EMFILE and friends: back off a little instead of spinning.
                 tracing::warn!(message = "Socket accept failed.", error = %e);
                 tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
-        }
+        };
+        let state = Arc::new(ConnState::default());
+        let id = {
+            let Ok(mut t) = table.lock() else { break };
+            if !t.make_room(cap) {
+                tracing::warn!(
+                    message = "Connection refused: every connection is busy.",
+                    cap
+                );
+                continue;
+            }
+            t.insert(state.clone())
+        };
+        let conn = serve_conn(io, uid, router.clone(), options, state, stop_rx.clone());
+        let table = table.clone();
+        conns.spawn(async move {
+            conn.await;
+            if let Ok(mut t) = table.lock() {
+                t.live.remove(&id);
+            }
+        });
         while conns.try_join_next().is_some() {}
     }
     let _ = stop_tx.send(true);
@@ -183,48 +219,78 @@ async fn accept_loop<L: Accept>(
     let _ = tokio::time::timeout(options.shutdown_grace, drain).await;
 }
 
-async fn serve_conn<I>(
-    io: I,
-    actor: Option<Actor>,
-    router: Router,
-    options: ServeOptions,
-    mut stop: watch::Receiver<bool>,
-) where
-    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-        if let Some(a) = &actor {
-            req.extensions_mut().insert(a.clone());
+/// The connection cap the process's file-descriptor limit allows: the soft limit is raised
+/// towards the hard one if needed (a systemd service starts at 1,024), and the cap is kept 128
+/// below it so the store, probes and notifiers always have descriptors left.
+fn fd_budget(wanted: usize) -> usize {
+    const RESERVE: u64 = 128;
+    let want = wanted as u64 + RESERVE;
+    let Ok((soft, hard)) =
+        nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+    else {
+        return wanted;
+    };
+    let mut soft = soft;
+    if soft < want {
+        let raised = want.min(hard);
+        if nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, raised, hard)
+            .is_ok()
+        {
+            soft = raised;
         }
-        let mut router = router.clone();
-        async move { tower_service::Service::call(&mut router, req).await }
-    });
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(options.header_read_timeout)
-        .max_buf_size(128 * 1024);
-    let conn = builder.serve_connection(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    let deadline = tokio::time::sleep(options.connection_timeout);
-    tokio::pin!(deadline);
-    let mut stopping = false;
-    loop {
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(message = "Connection ended with an error.", error = %e);
-                }
-                return;
+    }
+    let allowed = usize::try_from(soft.saturating_sub(RESERVE)).unwrap_or(wanted);
+    wanted.min(allowed.max(16))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(busy: &[bool]) -> Table {
+        let mut t = Table::default();
+        for b in busy {
+            let c = Arc::new(ConnState::default());
+            if *b {
+                assert!(c.try_begin());
             }
-            () = &mut deadline => {
-                tracing::debug!(message = "Connection closed: time limit reached.");
-                return;
-            }
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                conn.as_mut().graceful_shutdown();
-            }
+            t.insert(c);
         }
+        t
+    }
+
+    #[test]
+    fn room_is_made_by_shedding_the_oldest_idle_connection() {
+        let mut t = table(&[true, false, false]);
+        assert!(t.make_room(3));
+        // #0 is busy (kept), #1 is the oldest idle one (shed), #2 stays.
+        assert_eq!(t.live.keys().copied().collect::<Vec<_>>(), vec![0, 2]);
+        assert!(t.make_room(3), "below the cap: nothing to do");
+        assert_eq!(t.live.len(), 2);
+    }
+
+    #[test]
+    fn a_table_full_of_busy_connections_refuses_the_newcomer() {
+        let mut t = table(&[true, true]);
+        assert!(!t.make_room(2));
+        assert_eq!(t.live.len(), 2, "nobody is shed mid-request");
+    }
+
+    #[test]
+    fn a_shed_connection_starts_no_request_and_a_busy_one_is_not_shed() {
+        let c = ConnState::default();
+        assert!(c.try_shed());
+        assert!(!c.try_begin());
+        let c = ConnState::default();
+        assert!(c.try_begin());
+        assert!(!c.try_shed());
+        c.end();
+        assert!(c.try_shed(), "idle again once answered");
+    }
+
+    #[test]
+    fn fd_budget_keeps_descriptors_in_reserve() {
+        let cap = fd_budget(1024);
+        assert!((16..=1024).contains(&cap));
     }
 }

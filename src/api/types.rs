@@ -219,3 +219,46 @@ pub struct TestPageBody {
 pub struct ErrorBody {
     pub error: String,
 }
+
+/// What a heartbeat ping says (SPEC §10): `/ping/{token}` → `Success`, `/start` → `Start`,
+/// `/fail` → `Fail { exit_code: None }`, `/{1..255}` → `Fail { exit_code: Some(n) }` (`/0`
+/// is `Success`), `/log` → `Log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum PingKind {
+    Success,
+    Start,
+    Fail {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<u8>,
+    },
+    Log,
+}
+
+/// One ping of a heartbeat check, from the TCP listener or `oncalld ping` over the socket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    #[serde(flatten)]
+    pub kind: PingKind,
+    /// The POST body or `-m TEXT` (at most 10,000 bytes are kept; the rest is cut).
+    #[serde(default)]
+    pub body: String,
+    /// healthchecks.io's `?rid=`: pairs a start with its finish when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
+}
+
+/// Which heartbeat check a ping is for: by its secret token (TCP listener) or by name (the
+/// socket, whose peers are trusted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PingTarget {
+    Token(String),
+    Check(String),
+}
+
+/// The answer to a ping: the check and its state after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PingOutcome {
+    pub check: String,
+    pub state: String,
+}

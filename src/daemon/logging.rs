@@ -7,17 +7,31 @@
 //! - Anywhere else (a file, a pipe): the same lines without colour.
 //!
 //! The filter comes from `$ONCALLD_LOG`, else `$RUST_LOG` (EnvFilter syntax), default `info`.
+//!
+//! Whatever the target, lines are written by one thread behind a bounded queue
+//! ([`super::log_writer`]): a full, unread or closed stderr drops lines (counted in
+//! [`dropped_lines`]) and never blocks or panics the daemon.
 
 use std::fmt;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
+
+use super::log_writer::{LogQueue, QUEUE_BYTES};
+
+/// The daemon's log queue, started by the first [`init_logging`].
+static QUEUE: OnceLock<LogQueue> = OnceLock::new();
+
+/// How long [`flush_logs`] waits for queued lines at shutdown before giving up on them.
+pub const FLUSH_BOUND: Duration = Duration::from_millis(200);
 
 /// Where log lines go, which decides their shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,22 +49,28 @@ pub enum LogTarget {
 pub fn init_logging() -> LogTarget {
     let target = detect_target();
     let (filter, bad_filter) = filter_from_env();
+    let queue = log_queue().clone();
+    // Internal errors would be reported with eprintln!, which panics on a closed stderr; the
+    // queue's writer never fails anyway (it drops and counts instead).
     let installed = match target {
         LogTarget::Journal => tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(queue)
+            .log_internal_errors(false)
             .with_ansi(false)
             .event_format(JournalFormat)
             .try_init(),
         LogTarget::Terminal { color } => tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(queue)
+            .log_internal_errors(false)
             .with_ansi(color)
             .with_target(false)
             .try_init(),
         LogTarget::Plain => tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(queue)
+            .log_internal_errors(false)
             .with_ansi(false)
             .with_target(false)
             .try_init(),
@@ -59,6 +79,38 @@ pub fn init_logging() -> LogTarget {
         tracing::warn!(message = "Invalid log filter, using info.", filter = %value, %error);
     }
     target
+}
+
+/// The queue in front of stderr, its writer thread started on first use.
+fn log_queue() -> &'static LogQueue {
+    QUEUE.get_or_init(|| {
+        LogQueue::spawn(stderr_output(), QUEUE_BYTES).unwrap_or_else(|e| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "oncalld: cannot start the log writer ({e}); log lines will be dropped"
+            );
+            LogQueue::disconnected()
+        })
+    })
+}
+
+/// A descriptor of its own on stderr's file, so the writer thread never holds the lock of
+/// `std::io::stderr()` while it is stuck on a full pipe. Falls back to `stderr()` itself.
+fn stderr_output() -> Box<dyn Write + Send> {
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(std::io::stderr()),
+    }
+}
+
+/// Log lines dropped since start because stderr was full, unread or closed.
+pub fn dropped_lines() -> u64 {
+    QUEUE.get().map_or(0, LogQueue::dropped)
+}
+
+/// Give the queued log lines up to [`FLUSH_BOUND`] to reach stderr; never hangs.
+pub fn flush_logs() -> bool {
+    QUEUE.get().is_none_or(|q| q.flush(FLUSH_BOUND))
 }
 
 /// Decide the [`LogTarget`] from `$JOURNAL_STREAM`, stderr and `$NO_COLOR`.
@@ -248,6 +300,7 @@ mod tests {
         let target = init_logging();
         tracing::warn!(message = "Disk almost full.", free = "4%");
         tracing::debug!("hidden at the default level");
+        assert!(flush_logs());
         eprintln!("target={target:?}");
     }
 

@@ -139,6 +139,17 @@ pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String
             esc(&s.notifier)
         ));
     }
+
+    line(format_args!(
+        "# HELP oncalld_log_lines_dropped_total Log lines dropped because stderr was full, unread or closed."
+    ));
+    line(format_args!(
+        "# TYPE oncalld_log_lines_dropped_total counter"
+    ));
+    line(format_args!(
+        "oncalld_log_lines_dropped_total {}",
+        crate::daemon::logging::dropped_lines()
+    ));
     out
 }
 

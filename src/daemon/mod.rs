@@ -7,12 +7,14 @@
 //! - [`delivery`]: the outbox, sent in per-notifier lanes with backoff.
 //! - [`runtime`]: start-up order, signals, reload, shutdown.
 //! - [`backend`], [`views`], [`metrics`], [`serve`]: the socket API's daemon side.
-//! - [`systemd`], [`logging`], [`paths`]: life as a service.
+//! - [`systemd`], [`logging`] (with [`log_writer`], its non-blocking queue), [`paths`]: life as
+//!   a service.
 
 pub mod backend;
 pub mod delivery;
 pub mod engine_task;
 pub mod live;
+pub mod log_writer;
 pub mod logging;
 pub mod metrics;
 pub mod paths;
@@ -24,6 +26,7 @@ pub mod systemd;
 pub mod views;
 pub mod writer;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -31,12 +34,17 @@ use std::process::ExitCode;
 /// SIGHUP re-reads the config; an invalid file changes nothing.
 pub async fn run(config_path: &Path) -> ExitCode {
     logging::init_logging();
-    match runtime::run(config_path).await {
+    let result = runtime::run(config_path).await;
+    logging::flush_logs();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oncalld: {e}");
+            // Written directly, after the log queue: a closed stderr is an error, not a panic.
+            let mut err = std::io::stderr();
+            let _ = writeln!(err, "oncalld: {e}");
             if matches!(e, runtime::StartError::Config(_)) {
-                eprintln!(
+                let _ = writeln!(
+                    err,
                     "oncalld: {} is invalid; not starting",
                     config_path.display()
                 );

@@ -27,13 +27,17 @@ use jiff::Timestamp;
 use tokio::sync::oneshot;
 
 use crate::core::model::PageAttempt;
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Batch, PAGE_RETENTION, Store, StoreError};
 
 /// First retry of held writes after this long, doubling up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// While not durable, the error log line repeats this often (not once per retry).
 const LOG_EVERY: Duration = Duration::from_secs(60);
+/// Old delivered and failed pages are pruned this long after start, then daily, so a year of
+/// pages never makes start-up or `/metrics` slow (retention: [`PAGE_RETENTION`]).
+const FIRST_PRUNE: Duration = Duration::from_secs(60);
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// What the caller needs when a write fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +144,7 @@ impl Writer {
             health: health.clone(),
             backoff: FIRST_BACKOFF,
             last_log: None,
+            next_prune: Instant::now() + FIRST_PRUNE,
         };
         let thread = std::thread::Builder::new()
             .name("oncalld-writer".into())
@@ -225,24 +230,24 @@ struct Thread {
     health: Arc<StoreHealth>,
     backoff: Duration,
     last_log: Option<Instant>,
+    next_prune: Instant,
 }
 
 impl Thread {
     fn run(mut self) {
         loop {
-            let message = if self.held.is_empty() {
-                match self.rx.recv() {
-                    Ok(m) => Some(m),
-                    Err(_) => break,
-                }
+            let wait = if self.held.is_empty() {
+                self.next_prune.saturating_duration_since(Instant::now())
             } else {
-                match self.rx.recv_timeout(self.backoff) {
-                    Ok(m) => Some(m),
-                    Err(mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
+                self.backoff
+            };
+            let message = match self.rx.recv_timeout(wait) {
+                Ok(m) => Some(m),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             };
             match message {
+                None if self.held.is_empty() => self.prune(),
                 None => {
                     self.drain();
                     self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
@@ -356,6 +361,15 @@ impl Thread {
             tracing::info!("State is durable again: every held step is now in the store.");
         }
         true
+    }
+
+    fn prune(&mut self) {
+        self.next_prune = Instant::now() + PRUNE_EVERY;
+        match self.store.prune(Timestamp::now(), PAGE_RETENTION) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pages = n, "Pruned old delivered and failed pages."),
+            Err(e) => tracing::warn!(error = %e, "Could not prune old pages; will try tomorrow."),
+        }
     }
 
     fn failure(&mut self, error: &str) {

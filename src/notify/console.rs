@@ -1,5 +1,9 @@
 //! Console: the page in the daemon's log (journald under systemd). Always delivered; useful as
 //! a last-resort target and for trying a config out.
+//!
+//! It writes through `tracing` only, never to stderr directly, so it shares the log's
+//! non-blocking queue (`daemon::log_writer`): a full or closed stderr drops the line (counted
+//! in `oncalld_log_lines_dropped_total`) instead of blocking delivery or panicking.
 
 use super::{Notifier, SendFuture};
 use crate::core::model::{Page, PageEvent};

@@ -1,15 +1,68 @@
 //! `type = "disk"`: free space on the filesystem holding `path`, as unprivileged users see it
 //! (`f_bavail`, what `df` calls "Avail"), against `min_free` (percent or bytes).
+//!
+//! `statvfs` on a dead network mount (hung NFS) blocks in the kernel, uninterruptibly, for as
+//! long as the server is gone. So each call runs on a thread of its own (not tokio's blocking
+//! pool, whose threads a shutdown would wait for), the probe stops waiting after its
+//! `timeout`, and while a call on that path is still hanging no new one starts: the next
+//! probes answer CRITICAL at once, as a timeout does. The set of hanging paths is shared by
+//! every disk check and survives reloads ([`InFlightPaths`], held by `Probes`), so a path
+//! holds at most one thread whatever the interval, and other probes are never starved.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{PerfDatum, Probe, ProbeFuture, Verdict};
+use super::{PerfDatum, Probe, ProbeFuture, Verdict, timed_out};
 use crate::config::MinFree;
+
+/// How the probe reads a filesystem's sizes: `statvfs`, or a stand-in in tests.
+type StatFn = dyn Fn(&Path) -> Result<Space, String> + Send + Sync;
 
 pub(super) struct DiskCheck {
     path: PathBuf,
     min_free: MinFree,
+    stat: Arc<StatFn>,
+    in_flight: Arc<InFlightPaths>,
+}
+
+/// Paths whose stat call has not returned yet.
+#[derive(Default)]
+pub(super) struct InFlightPaths(Mutex<HashSet<PathBuf>>);
+
+impl InFlightPaths {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Take the slot of `path`, unless a call on it is still running.
+    fn claim(self: &Arc<Self>, path: &Path) -> Option<Slot> {
+        self.set().insert(path.to_path_buf()).then(|| Slot {
+            paths: self.clone(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    #[cfg(test)]
+    fn busy(&self, path: &Path) -> bool {
+        self.set().contains(path)
+    }
+}
+
+/// One path's single in-flight slot; freed when dropped (when the call returns, or when its
+/// thread could not start).
+struct Slot {
+    paths: Arc<InFlightPaths>,
+    path: PathBuf,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.paths.set().remove(&self.path);
+    }
 }
 
 /// Sizes of one filesystem, in bytes.
@@ -20,34 +73,62 @@ struct Space {
 }
 
 impl DiskCheck {
-    pub(super) fn new(path: &Path, min_free: MinFree) -> Self {
+    pub(super) fn new(path: &Path, min_free: MinFree, in_flight: Arc<InFlightPaths>) -> Self {
+        DiskCheck::with_stat(path, min_free, in_flight, Arc::new(statvfs))
+    }
+
+    fn with_stat(
+        path: &Path,
+        min_free: MinFree,
+        in_flight: Arc<InFlightPaths>,
+        stat: Arc<StatFn>,
+    ) -> Self {
         DiskCheck {
             path: path.to_path_buf(),
             min_free,
+            stat,
+            in_flight,
         }
     }
 
-    async fn run(&self) -> Verdict {
-        let path = self.path.clone();
-        // statvfs can block for long on a dead network mount: keep it off the runtime's
-        // threads (run_probe's timeout still bounds the wait).
-        let space = tokio::task::spawn_blocking(move || statvfs(&path)).await;
-        match space {
-            Ok(Ok(space)) => judge(space, self.min_free),
-            Ok(Err(e)) => Verdict::unknown(format!("{}: {e}", self.path.display())),
-            Err(e) => Verdict::unknown(format!("statvfs task failed: {e}")),
+    async fn run(&self, timeout: Duration) -> Verdict {
+        let shown = self.path.display();
+        let Some(slot) = self.in_flight.claim(&self.path) else {
+            return Verdict::critical(format!(
+                "{} (statvfs {shown} of an earlier probe still running)",
+                timed_out(timeout)
+            ));
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let (stat, path) = (self.stat.clone(), self.path.clone());
+        let spawned = std::thread::Builder::new()
+            .name("oncalld-statvfs".into())
+            .spawn(move || {
+                let result = stat(&path);
+                // Free the slot before answering, so the next probe never finds it taken.
+                drop(slot);
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            return Verdict::unknown(format!("cannot start statvfs {shown}: {e}"));
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(Ok(space))) => judge(space, self.min_free),
+            Ok(Ok(Err(e))) => Verdict::unknown(format!("{shown}: {e}")),
+            Ok(Err(_)) => Verdict::unknown(format!("statvfs {shown} ended without an answer")),
+            Err(_) => Verdict::critical(format!("{} (statvfs {shown})", timed_out(timeout))),
         }
     }
 }
 
 impl Probe for DiskCheck {
-    fn check(&self, _timeout: Duration) -> ProbeFuture<'_> {
-        Box::pin(self.run())
+    fn check(&self, timeout: Duration) -> ProbeFuture<'_> {
+        Box::pin(self.run(timeout))
     }
 }
 
-fn statvfs(path: &Path) -> Result<Space, nix::Error> {
-    let st = nix::sys::statvfs::statvfs(path)?;
+fn statvfs(path: &Path) -> Result<Space, String> {
+    let st = nix::sys::statvfs::statvfs(path).map_err(|e| e.to_string())?;
     let frsize = st.fragment_size() as u64;
     Ok(Space {
         total: (st.blocks() as u64).saturating_mul(frsize),
@@ -106,6 +187,80 @@ fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::Status;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    /// A stat that hangs until `release` is dropped (a dead NFS server coming back), counting
+    /// its calls.
+    fn hanging_stat() -> (Arc<StatFn>, Arc<AtomicUsize>, std::sync::mpsc::Sender<()>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Mutex::new(gate);
+        let counted = calls.clone();
+        let stat = move |_: &Path| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let _ = gate.lock().map(|rx| rx.recv());
+            Ok(Space {
+                total: 100,
+                available: 50,
+            })
+        };
+        (Arc::new(stat), calls, release)
+    }
+
+    #[tokio::test]
+    async fn a_hung_statvfs_times_out_and_never_runs_twice_at_once() {
+        let (stat, calls, release) = hanging_stat();
+        let paths = Arc::new(InFlightPaths::default());
+        let dead = Path::new("/mnt/dead");
+        let check = DiskCheck::with_stat(dead, MinFree::Percent(10.0), paths.clone(), stat);
+        // Another check on the same path (or the same check rebuilt by a reload).
+        let (other_stat, other_calls, _) = hanging_stat();
+        let other = DiskCheck::with_stat(dead, MinFree::Bytes(1), paths.clone(), other_stat);
+        let timeout = Duration::from_millis(100);
+
+        let start = Instant::now();
+        let v = check.check(timeout).await;
+        let took = start.elapsed();
+        assert_eq!(v.status, Status::Critical);
+        assert_eq!(v.message, "timed out after 100ms (statvfs /mnt/dead)");
+        assert!(took >= timeout && took < Duration::from_secs(2), "{took:?}");
+
+        // Later probes while the first call still hangs: no new call, an answer at once.
+        for probe in [&check, &other, &check, &other] {
+            let start = Instant::now();
+            let v = probe.check(timeout).await;
+            assert!(start.elapsed() < timeout, "{:?}", start.elapsed());
+            assert_eq!(v.status, Status::Critical);
+            assert!(v.message.contains("still running"), "{}", v.message);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(other_calls.load(Ordering::SeqCst), 0);
+
+        // The mount comes back: the hung call returns, frees the slot, the next probe runs.
+        drop(release);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while paths.busy(dead) {
+            assert!(Instant::now() < deadline, "the slot was never freed");
+            tokio::task::yield_now().await;
+        }
+        let v = check.check(timeout).await;
+        assert_eq!(v.status, Status::Ok, "{}", v.message);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failing_statvfs_is_unknown_and_frees_the_slot() {
+        let stat: Arc<StatFn> = Arc::new(|_: &Path| Err("ENOENT: No such file".to_string()));
+        let paths = Arc::new(InFlightPaths::default());
+        let check = DiskCheck::with_stat(Path::new("/nope"), MinFree::Percent(10.0), paths, stat);
+        for _ in 0..2 {
+            let v = check.check(Duration::from_secs(5)).await;
+            assert_eq!(v.status, Status::Unknown);
+            assert_eq!(v.message, "/nope: ENOENT: No such file");
+        }
+    }
 
     #[test]
     fn formats_sizes() {

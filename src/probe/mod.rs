@@ -120,12 +120,14 @@ pub async fn run_probe(probe: &dyn Probe, timeout: Duration) -> ProbeResult {
 }
 
 /// The resources probes share, and the factory that builds them: one HTTP client per
-/// `tls_verify` setting (built on first use) and one process table for all process checks.
+/// `tls_verify` setting (built on first use), one process table for all process checks, and
+/// the paths whose `statvfs` still hangs (at most one call per path, across reloads).
 /// Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Probes {
     http: Arc<http::Clients>,
     processes: Arc<process::ProcessTable>,
+    disks: Arc<disk::InFlightPaths>,
 }
 
 impl Probes {
@@ -150,7 +152,9 @@ impl Probes {
                 *min_count,
                 self.processes.clone(),
             )),
-            ProbeConfig::Disk { path, min_free } => Arc::new(disk::DiskCheck::new(path, *min_free)),
+            ProbeConfig::Disk { path, min_free } => {
+                Arc::new(disk::DiskCheck::new(path, *min_free, self.disks.clone()))
+            }
             ProbeConfig::Command { command } => Arc::new(command::CommandCheck::new(command)),
         }
     }

@@ -30,6 +30,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode};
 
 pub use error::StoreError;
+pub use outbox::{PAGE_RETENTION, PRUNE_BATCH};
 pub use types::{
     Batch, CheckStateRow, IncidentFilter, OutboxStats, PageRecord, PageStatus, PageSummary,
     PendingPage, TimelineEntry,

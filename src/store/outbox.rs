@@ -1,7 +1,7 @@
 //! The outbox: pages written with their engine step, then delivered (and retried) by the
 //! notifiers, each attempt recorded beside the page.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Row, params};
 
 use super::codec::{collect, from_json, from_opt_ts, from_ts, id, incident_state, opt_ts};
@@ -13,7 +13,58 @@ const PAGE_COLS: &str = "key, incident, seq, event, recipient, notifier, to_addr
      check_name, summary, incident_state, opened_at, also_paged, text, created_at, \
      status, attempts, next_attempt_at, last_error";
 
+/// How long delivered and failed pages, with their attempts, are kept (the default for
+/// [`Store::prune`]): long enough for a quarter's reports, short enough that a year of pages
+/// never makes `/metrics` (a scan of the outbox) or a restart slow.
+pub const PAGE_RETENTION: SignedDuration = SignedDuration::from_secs(90 * 24 * 3600);
+
+/// Pages deleted per transaction by [`Store::prune`], so that pruning a long history never
+/// holds the write lock for long (10,001 pages: 119 ms in 3 batches, debug build, here).
+pub const PRUNE_BATCH: usize = 5_000;
+
 impl Store {
+    /// Delete delivered and failed pages created before `now - keep`, and their attempts,
+    /// in transactions of at most [`PRUNE_BATCH`] pages; returns how many pages went.
+    /// Pending pages are kept, and so are the pages of incidents still open (their timeline
+    /// stays whole until they are resolved).
+    pub fn prune(&mut self, now: Timestamp, keep: SignedDuration) -> Result<usize, StoreError> {
+        let cutoff = ts(now.checked_sub(keep).unwrap_or(Timestamp::MIN))?;
+        let mut total = 0;
+        loop {
+            let n = self.prune_batch(cutoff)?;
+            total += n;
+            if n < PRUNE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// One transaction of [`Store::prune`]: up to [`PRUNE_BATCH`] pages older than `cutoff`.
+    fn prune_batch(&mut self, cutoff: i64) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let keys: Vec<String> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT key FROM outbox
+                 WHERE status IN ('delivered', 'failed') AND created_at < ?1
+                   AND incident NOT IN (SELECT id FROM incidents WHERE state <> 'resolved')
+                 LIMIT ?2",
+            )?;
+            let limit = i64::try_from(PRUNE_BATCH).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![cutoff, limit], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        {
+            let mut attempts = tx.prepare_cached("DELETE FROM page_attempts WHERE key = ?1")?;
+            let mut pages = tx.prepare_cached("DELETE FROM outbox WHERE key = ?1")?;
+            for key in &keys {
+                attempts.execute([key])?;
+                pages.execute([key])?;
+            }
+        }
+        tx.commit()?;
+        Ok(keys.len())
+    }
+
     /// Every undelivered page, oldest first: what delivery resumes after a restart.
     pub fn pending_pages(&self) -> Result<Vec<PendingPage>, StoreError> {
         let sql = format!(

@@ -63,23 +63,29 @@ impl Daemon {
 
     /// Start (again) on the same files: the state dir and outbox survive.
     pub fn spawn(&mut self) {
-        let _ = std::fs::remove_file(&self.socket);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
+        self.spawn_with(log.into(), "info");
+    }
+
+    /// Start with `stderr` (a pipe, a file) and `$ONCALLD_LOG = level`; returns once the
+    /// socket answers. `log_text` only sees what goes to `self.log`.
+    pub fn spawn_with(&mut self, stderr: Stdio, level: &str) {
+        let _ = std::fs::remove_file(&self.socket);
         let child = Command::new(BIN)
             .args(["run", "-c"])
             .arg(&self.config)
-            .env("ONCALLD_LOG", "info")
+            .env("ONCALLD_LOG", level)
             .env("NO_COLOR", "1")
             .env_remove("NOTIFY_SOCKET")
             .env_remove("STATE_DIRECTORY")
             .env_remove("RUNTIME_DIRECTORY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(stderr)
             .spawn()
             .unwrap();
         self.child = Some(child);

@@ -215,6 +215,13 @@ impl Backend for DaemonBackend {
         })
     }
 
+    fn active_silences(&self) -> BoxFuture<'_, ApiResult<usize>> {
+        Box::pin(async move {
+            let now = Timestamp::now();
+            Ok(self.read(move |s| s.active_silences(now)).await?.len())
+        })
+    }
+
     fn add_silence(
         &self,
         pattern: String,
