@@ -126,6 +126,8 @@ impl Accept for TcpListener {
     const OVERSIZED: Oversized = Oversized::Cut;
     async fn accept_conn(&self) -> io::Result<(Self::Io, Option<u32>)> {
         let (stream, _) = self.accept().await?;
+        // Answers go out whole at once: never hold a segment back waiting for an ACK.
+        let _ = stream.set_nodelay(true);
         Ok((stream, None))
     }
 }
