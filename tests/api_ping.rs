@@ -3,9 +3,8 @@
 //! ([`Recorder`]) that knows one token.
 
 mod api_support;
+mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use api_support::{PING_TOKEN, Recorder, RunningTcp};
@@ -242,57 +241,17 @@ async fn ipv6_loopback() {
     s.shutdown().await;
 }
 
-/// One keep-alive connection sending `n` pings, one after the other; the slowest round trip.
-fn ping_loop(addr: SocketAddr, n: usize) -> Duration {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let request = format!("GET /ping/{PING_TOKEN} HTTP/1.1\r\nHost: x\r\n\r\n");
-    let mut slowest = Duration::ZERO;
-    for _ in 0..n {
-        let t = Instant::now();
-        stream.write_all(request.as_bytes()).unwrap();
-        let (status, body) = read_response(&mut reader);
-        assert_eq!((status, body.as_str()), (200, "OK"));
-        slowest = slowest.max(t.elapsed());
-    }
-    slowest
-}
-
-/// One HTTP/1.1 response with a Content-Length body.
-fn read_response(r: &mut impl BufRead) -> (u16, String) {
-    let mut line = String::new();
-    r.read_line(&mut line).unwrap();
-    let status = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let mut len = 0usize;
-    loop {
-        line.clear();
-        r.read_line(&mut line).unwrap();
-        if line.trim().is_empty() {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
 /// 5,000 pings from 8 threads do not stop `/metrics` from answering promptly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ping_flood_does_not_stop_metrics() {
     let s = start().await;
     let addr = s.addr;
+    let ping = format!("/ping/{PING_TOKEN}");
     let flood: Vec<_> = (0..8)
-        .map(|_| std::thread::spawn(move || ping_loop(addr, 625)))
+        .map(|_| {
+            let ping = ping.clone();
+            std::thread::spawn(move || support::get_loop(addr, &ping, 625, 200))
+        })
         .collect();
     let mut scrapes = 0;
     let mut slowest = Duration::ZERO;

@@ -75,8 +75,47 @@ fn listen_serves_metrics_and_pings_only() {
         let (code, _) = get(&[&url(p)]);
         assert_eq!(code, 404, "{p}");
     }
+    flood_does_not_delay_probes(port);
     d.stop();
     let log = d.log_text();
     assert!(log.contains("Ping refused: unknown token."), "{log}");
     assert!(!log.contains(secret), "a token was logged:\n{log}");
+}
+
+/// The `true` check's OK probes so far, from `/metrics` on the listener.
+fn probes(port: u16) -> u64 {
+    let (_, body) = get(&[&format!("http://127.0.0.1:{port}/metrics")]);
+    body.lines()
+        .find(|l| l.starts_with("oncalld_probes_total{check=\"true\",result=\"OK\"}"))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// 5,000 pings (unknown token: the HTTP path) from 8 keep-alive connections while the 1 s
+/// check runs: its probes keep their pace.
+fn flood_does_not_delay_probes(port: u16) {
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let before = probes(port);
+    let started = std::time::Instant::now();
+    let flood: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(move || {
+                support::get_loop(addr, "/ping/Zq8rUnknownToken1234", 625, 404)
+            })
+        })
+        .collect();
+    for t in flood {
+        t.join().unwrap();
+    }
+    // Let at least 3 s of probing be measured.
+    while started.elapsed() < std::time::Duration::from_secs(3) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let elapsed = started.elapsed().as_secs();
+    let done = probes(port) - before;
+    println!("flood of 5,000 pings: {done} probes in {elapsed} s");
+    assert!(
+        done + 1 >= elapsed,
+        "the 1 s check ran {done} times in {elapsed} s under the flood"
+    );
 }
