@@ -264,7 +264,6 @@ pub fn get_loop(addr: SocketAddr, path: &str, n: usize, expect: u16) -> Duration
 
 /// The status of one HTTP/1.1 response with a Content-Length body (the body is skipped).
 fn read_response(r: &mut impl BufRead) -> u16 {
-    use std::io::Read;
     let mut line = String::new();
     r.read_line(&mut line).unwrap();
     let status = line
