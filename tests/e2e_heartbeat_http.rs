@@ -146,7 +146,7 @@ fn curl_pings_drive_a_heartbeat_check() {
     // A run with its id: start, then success; /log changes nothing.
     let rid = "?rid=4b1a3b8c-9d0e-4f5a-8b6c-7d8e9f0a1b2c";
     assert_eq!(curl_ok(&[], &url(&format!("/start{rid}"))), "OK");
-    assert_eq!(curl_ok(&[], &url(&rid.to_string())), "OK");
+    assert_eq!(curl_ok(&[], &url(rid)), "OK");
     assert_eq!(curl_ok(&["--data-binary", "note"], &url("/log")), "OK");
     assert_eq!(job(&d)["state"], "UP");
     assert_eq!(open_incident(&d), None);
