@@ -100,6 +100,16 @@ fn trigger_acknowledge_resolve_on_one_dedup_key() {
     // The routing key is in no output: timeline, status, the log.
     let shown = d.ok(&["show", "1", "--json"]) + &d.ok(&["status", "--json"]);
     assert!(!shown.contains(KEY) && !d.log_text().contains(KEY));
+
+    // A test page through a person: an alert of its own, never the incident's.
+    let v = d.json(&["test-page", "person:alice"]);
+    assert_eq!(v["deliveries"][0]["delivered"], true, "{v}");
+    let test = pd.events().pop().unwrap();
+    assert_eq!(test.action(), "trigger");
+    let prefix = format!("oncalld:{}:test:", host());
+    assert!(test.dedup_key().starts_with(&prefix), "{test:?}");
+    let summary = test.body["payload"]["summary"].as_str().unwrap();
+    assert!(summary.starts_with("TEST page from oncalld"), "{summary}");
 }
 
 #[test]
@@ -159,5 +169,14 @@ fn refused_event_fails_for_good_and_is_not_retried() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert_eq!(deliveries(&d).len(), 1);
-    assert!(!d.log_text().contains(bad_key));
+
+    // `test-page` says why, and exits 1.
+    let out = d.cli(&["test-page", "notifier:pd"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("Length of 'routing_key' is incorrect"),
+        "{text}"
+    );
+    assert!(!text.contains(bad_key) && !d.log_text().contains(bad_key));
 }
