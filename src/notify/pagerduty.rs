@@ -4,6 +4,8 @@
 //!   `resolve`; every event of one incident carries `dedup_key = oncalld:<instance>:<incident>`,
 //!   so PagerDuty keeps one alert per incident however many people or steps are paged through
 //!   it. A test page triggers an alert of its own (`oncalld:<instance>:test:<seq>`).
+//! - Several destinations paged through one pagerduty notifier (a person and a `notifier:`
+//!   target, two people) each send their event; PagerDuty folds them into the one alert.
 //! - A person's `to` is not used: the routing key picks the PagerDuty service, and PagerDuty's
 //!   own schedules pick who is woken.
 //! - The routing key is a secret: never in a message, a log line or `Debug`; an answer that
@@ -210,7 +212,7 @@ fn payload(page: &Page, ctx: &EventContext) -> Value {
         "summary": summary(page),
         "source": ctx.instance,
         "severity": ctx.severity,
-        "timestamp": page.created_at.to_string(),
+        "timestamp": page.created_at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         "component": if page.check.is_empty() { "oncalld" } else { page.check.as_str() },
         "custom_details": details,
     })

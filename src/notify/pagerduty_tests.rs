@@ -66,7 +66,7 @@ fn trigger_payload_fields() {
     assert_eq!(p["summary"], "#17 website: HTTP 500 in 12 ms");
     assert_eq!(p["source"], "web-1.example.com");
     assert_eq!(p["severity"], "error");
-    assert_eq!(p["timestamp"], "2026-11-25T21:00:00Z");
+    assert_eq!(p["timestamp"], "2026-11-25T21:00:00.000Z");
     assert_eq!(p["component"], "website");
     let d = &p["custom_details"];
     assert_eq!(d["check"], "website");
@@ -144,4 +144,15 @@ fn answer_text_quotes_errors_never_the_key() {
         answer_text(long.as_bytes(), KEY).chars().count(),
         MAX_ANSWER_CHARS
     );
+}
+
+#[test]
+fn dedup_keys_fit_pagerdutys_255_characters() {
+    let instance = "h".repeat(crate::config::MAX_INSTANCE);
+    let mut p = page(PageEvent::Triggered, "x");
+    p.incident = u64::MAX;
+    assert!(dedup_key(&instance, &p).chars().count() <= 255);
+    p.event = PageEvent::Test;
+    p.seq = u32::MAX;
+    assert!(dedup_key(&instance, &p).chars().count() <= 255);
 }
