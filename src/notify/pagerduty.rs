@@ -232,7 +232,7 @@ pub fn classify(status: StatusCode, retry_after: Option<Duration>, answer: &str)
         NotifyError::permanent(message)
     } else {
         NotifyError::Retryable {
-            message: NotifyError::retryable(message).message().to_string(),
+            message: super::shown(message),
             retry_after,
         }
     }
