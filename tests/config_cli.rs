@@ -241,3 +241,22 @@ fn relative_config_path_and_zero_counts() {
         "c.toml: OK (0 checks, 0 people, 0 schedules, 0 policies, 0 notifiers)\n"
     );
 }
+
+/// `oncalld … | head -1`: a CLI command whose reader has gone ends quietly (SIGPIPE, like any
+/// Unix tool) instead of panicking on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .args(["check-config", "-c"])
+        .arg(repo("checks.example.toml"))
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
+}
