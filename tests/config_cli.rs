@@ -29,7 +29,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "checks.example.toml: OK (5 checks, 2 people, 1 schedule, 1 policy, 4 notifiers)\n"
+        "checks.example.toml: OK (5 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)\n"
     );
     // The example pages through the console notifier only (it needs no network): the lint
     // says so for each check, and nothing else.
@@ -37,7 +37,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 6, "{stderr}");
     assert!(
-        lines[0].starts_with("checks.example.toml:55:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        lines[0].starts_with("checks.example.toml:58:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
         "{stderr}"
     );
     assert_eq!(lines[5], "5 warnings");
@@ -210,7 +210,7 @@ fn json_summary_and_json_errors() {
         (v["schedules"].as_u64(), v["policies"].as_u64()),
         (Some(1), Some(1))
     );
-    assert_eq!(v["notifiers"].as_u64(), Some(4));
+    assert_eq!(v["notifiers"].as_u64(), Some(5));
 
     let broken = repo("tests/config/broken/override_order.toml");
     let out = oncalld(&["check-config", "--json", "-c", broken.to_str().unwrap()]);
@@ -240,4 +240,23 @@ fn relative_config_path_and_zero_counts() {
         text(&out.stdout),
         "c.toml: OK (0 checks, 0 people, 0 schedules, 0 policies, 0 notifiers)\n"
     );
+}
+
+/// `oncalld … | head -1`: a CLI command whose reader has gone ends quietly (SIGPIPE, like any
+/// Unix tool) instead of panicking on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .args(["check-config", "-c"])
+        .arg(repo("checks.example.toml"))
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
 }

@@ -31,6 +31,7 @@ mod types;
 mod values;
 mod window;
 
+pub use daemon::MAX_INSTANCE;
 pub use source::{MAX_BYTES, MAX_DEPTH};
 pub use types::*;
 pub use window::parse_window;
