@@ -96,6 +96,7 @@ fn config() -> Arc<Config> {
         periods: BTreeMap::from([("workhours".to_string(), workhours)]),
         schedules: BTreeMap::from([("primary".to_string(), schedule)]),
         policies: BTreeMap::from([("default".to_string(), policy)]),
+        sources: BTreeMap::new(),
     })
 }
 

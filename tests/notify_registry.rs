@@ -31,6 +31,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
         periods: BTreeMap::new(),
         schedules: BTreeMap::new(),
         policies: BTreeMap::new(),
+        sources: BTreeMap::new(),
     }
 }
 

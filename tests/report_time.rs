@@ -192,6 +192,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
             ),
         ]),
         policies: BTreeMap::new(),
+        sources: BTreeMap::new(),
     };
     let zones = oncalld::report::stats::person_zones(&config);
     let names: Vec<(&str, Option<&str>)> = zones

@@ -11,6 +11,7 @@ use super::daemon;
 use super::notifiers;
 use super::oncall::{self, Declared};
 use super::reader::{Node, Sink, Table};
+use super::sources;
 use super::types::Config;
 
 /// Read a parsed document into a [`Config`]; `None` when anything was reported to `sink`.
@@ -24,6 +25,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let periods_node = top.get("periods");
     let schedules_node = top.get("schedules");
     let policies_node = top.get("policies");
+    let sources_node = top.get("sources");
     top.finish(sink);
 
     let declared = Declared {
@@ -47,6 +49,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let periods = oncall::periods(periods_node.as_ref(), sink);
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);
+    let sources = sources::sources(sources_node.as_ref(), &declared.policies, sink);
     let parsed = checks::checks(check_node, &defaults, base, sink);
     checks::check_policies(&parsed, &|p| declared.policies.contains(p), sink);
 
@@ -62,6 +65,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
         periods,
         schedules,
         policies,
+        sources,
     })
 }
 

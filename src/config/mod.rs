@@ -27,12 +27,14 @@ mod oncall;
 mod probes;
 mod reader;
 mod source;
+pub mod sources;
 mod types;
 mod values;
 mod window;
 
 pub use daemon::MAX_INSTANCE;
 pub use source::{MAX_BYTES, MAX_DEPTH};
+pub use sources::{AlertRoute, SourceConfig};
 pub use types::*;
 pub use window::parse_window;
 

@@ -26,6 +26,8 @@ pub struct Config {
     pub periods: BTreeMap<String, Period>,
     pub schedules: BTreeMap<String, Schedule>,
     pub policies: BTreeMap<String, Policy>,
+    /// `[sources.NAME]` (SPEC §11): Alertmanager posting incidents in.
+    pub sources: BTreeMap<String, super::sources::SourceConfig>,
 }
 
 impl Config {

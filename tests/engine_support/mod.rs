@@ -71,6 +71,7 @@ impl Cfg {
             periods: BTreeMap::new(),
             schedules: BTreeMap::new(),
             policies: BTreeMap::new(),
+            sources: BTreeMap::new(),
         })
     }
 
