@@ -92,7 +92,7 @@ fn errors_name_file_line_column_and_never_the_token() {
             "unknown source type",
         ),
         (
-            format!("[sources.a]\ntype = \"alertmanager\"\npolicy = \"default\"\n"),
+            "[sources.a]\ntype = \"alertmanager\"\npolicy = \"default\"\n".to_string(),
             "sources.a.token",
             "missing required key",
         ),
