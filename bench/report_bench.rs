@@ -269,6 +269,7 @@ fn add_incident(b: &mut Batch, id: u64, opened: Timestamp, rng: &mut fastrand::R
         resolved_by: Some("auto".to_string()),
         next_seq: EVENTS_PER_INCIDENT + 1,
         escalation: EscalationState::default(),
+        fingerprint: None,
     });
 }
 
@@ -372,6 +373,7 @@ fn add_big_incident(store: &mut Store, id: u64, opened: Timestamp) -> BoxResult<
         resolved_by: Some("auto".to_string()),
         next_seq: BIG_EVENTS + 1,
         escalation: EscalationState::default(),
+        fingerprint: None,
     });
     store.commit(&b)?;
     for a in &attempts {

@@ -49,6 +49,10 @@ pub struct Incident {
     pub next_seq: u32,
     /// Where the escalation stands; deadlines in it are absolute times.
     pub escalation: EscalationState,
+    /// For an incident opened by a source's alert (SPEC §11), the alert's fingerprint: the
+    /// incident is that of `(<source>, fingerprint)`, the source being the check name's head.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 /// What happened, named so the variant reads well in logs, `oncalld show` and postmortems.

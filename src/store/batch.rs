@@ -43,14 +43,14 @@ impl Store {
 fn upsert_incident(tx: &Transaction, i: &Incident) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO incidents (id, check_name, summary, state, policy, opened_at, acked_at,
-             acked_by, resolved_at, resolved_by, next_seq, escalation)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             acked_by, resolved_at, resolved_by, next_seq, escalation, fingerprint)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
          ON CONFLICT (id) DO UPDATE SET check_name = excluded.check_name,
              summary = excluded.summary, state = excluded.state, policy = excluded.policy,
              opened_at = excluded.opened_at, acked_at = excluded.acked_at,
              acked_by = excluded.acked_by, resolved_at = excluded.resolved_at,
              resolved_by = excluded.resolved_by, next_seq = excluded.next_seq,
-             escalation = excluded.escalation",
+             escalation = excluded.escalation, fingerprint = excluded.fingerprint",
     )?
     .execute(params![
         id(i.id)?,
@@ -65,6 +65,7 @@ fn upsert_incident(tx: &Transaction, i: &Incident) -> Result<(), StoreError> {
         i.resolved_by,
         i.next_seq,
         json(&i.escalation)?,
+        i.fingerprint,
     ])?;
     Ok(())
 }

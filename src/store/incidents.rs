@@ -10,7 +10,7 @@ use super::{IncidentFilter, Store, StoreError, TimelineEntry};
 use crate::core::model::{EventKind, Incident, IncidentId, TimelineEvent};
 
 const INCIDENT_COLS: &str = "id, check_name, summary, state, policy, opened_at, acked_at, \
-     acked_by, resolved_at, resolved_by, next_seq, escalation";
+     acked_by, resolved_at, resolved_by, next_seq, escalation, fingerprint";
 
 const EVENT_COLS: &str = "incident, seq, at, kind, actor, message";
 
@@ -165,6 +165,7 @@ fn incident_from_row(r: &Row<'_>) -> Result<Incident, StoreError> {
         resolved_by: r.get(9)?,
         next_seq: to_u32(r.get(10)?, "incidents.next_seq")?,
         escalation: from_json(&escalation, "incidents.escalation")?,
+        fingerprint: r.get(12)?,
     })
 }
 

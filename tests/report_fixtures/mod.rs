@@ -79,6 +79,7 @@ pub fn incident(
         resolved_by: resolved.map(|r| r.1.to_string()),
         next_seq: 1,
         escalation: EscalationState::default(),
+        fingerprint: None,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn incident(id: IncidentId, check: &str, opened: i64) -> Incident {
             }],
             ..EscalationState::default()
         },
+        fingerprint: None,
     }
 }
 

@@ -90,6 +90,7 @@ impl Engine {
             resolved_by: None,
             next_seq: 1,
             escalation: EscalationState::default(),
+            fingerprint: None,
         };
         record(
             &mut inc,
@@ -163,7 +164,7 @@ impl Engine {
     }
 
     /// Resolve an open incident: `resolved` event, one `resolved` page per destination paged.
-    fn resolve(
+    pub(super) fn resolve(
         &mut self,
         id: IncidentId,
         actor: &str,
@@ -313,14 +314,18 @@ impl Engine {
             let Some(mut inc) = self.incidents.remove(&id) else {
                 continue;
             };
-            let Some(&index) = self.checks.get(&inc.check) else {
-                self.incidents.insert(id, inc);
-                self.resolve(id, DAEMON, "check removed", now, out);
-                continue;
-            };
             let before = (inc.policy.clone(), inc.escalation.step);
-            if let Some(check) = self.config.checks.get(index) {
-                inc.policy.clone_from(&check.policy);
+            let kept = if inc.fingerprint.is_some() {
+                self.reload_alert(&mut inc)
+                    .then_some(())
+                    .ok_or("source removed")
+            } else {
+                self.reload_check(&mut inc).ok_or("check removed")
+            };
+            if let Err(why) = kept {
+                self.incidents.insert(id, inc);
+                self.resolve(id, DAEMON, why, now, out);
+                continue;
             }
             if let Some(policy) = self.config.policies.get(&inc.policy) {
                 let here = Position {
@@ -335,6 +340,13 @@ impl Engine {
                 self.insert(inc);
             }
         }
+    }
+
+    /// On reload: whether a check incident's check is kept, with its policy followed.
+    fn reload_check(&self, inc: &mut Incident) -> Option<()> {
+        let check = self.config.checks.get(*self.checks.get(&inc.check)?)?;
+        inc.policy.clone_from(&check.policy);
+        Some(())
     }
 
     /// Remove an open incident from the maps for changing (callers re-insert it via `save`).

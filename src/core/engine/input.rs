@@ -51,6 +51,11 @@ pub enum Input {
         id: SilenceId,
         actor: String,
     },
+    /// One notification of a source (SPEC §11): its alerts, in order, in one step.
+    Alerts {
+        source: String,
+        alerts: Vec<super::Alert>,
+    },
     /// Time passed (the daemon sends this at `next_deadline()`).
     Tick,
     Reload(Arc<Config>),

@@ -12,6 +12,7 @@
 //! the clock whatever the daemon's wake-up accuracy), then applies the input. An input that
 //! returns an error is checked before anything happens: the engine is left exactly as it was.
 
+mod alert;
 mod incident;
 mod input;
 mod paging;
@@ -27,6 +28,7 @@ use crate::config::Config;
 use silence::ActiveSilence;
 
 pub use super::oncall::{StepOnCall, TargetOnCall, WhoError, who};
+pub use alert::Alert;
 pub use input::{Action, EngineError, Input};
 
 /// Something the engine must do at an instant.
@@ -45,6 +47,8 @@ pub struct Engine {
     checks: HashMap<String, usize>,
     incidents: BTreeMap<IncidentId, Incident>,
     by_check: HashMap<String, IncidentId>,
+    /// `(source, fingerprint)` -> the open incident of that alert (SPEC §11).
+    by_alert: HashMap<(String, String), IncidentId>,
     silences: BTreeMap<SilenceId, ActiveSilence>,
     deadlines: BTreeSet<(Timestamp, Due)>,
     due_at: HashMap<Due, Timestamp>,
@@ -74,6 +78,7 @@ impl Engine {
             config,
             incidents: BTreeMap::new(),
             by_check: HashMap::new(),
+            by_alert: HashMap::new(),
             silences: BTreeMap::new(),
             deadlines: BTreeSet::new(),
             due_at: HashMap::new(),
@@ -182,7 +187,7 @@ impl Engine {
                     return Err(EngineError::BadTarget(target.to_string()));
                 }
             }
-            Input::Check { .. } | Input::Tick | Input::Reload(_) => {}
+            Input::Check { .. } | Input::Alerts { .. } | Input::Tick | Input::Reload(_) => {}
         }
         Ok(())
     }
@@ -222,6 +227,7 @@ impl Engine {
                 message,
             } => self.add_silence(pattern, until, actor, message, now, out)?,
             Input::Unsilence { id, actor } => self.remove_silence(id, &actor, now, out)?,
+            Input::Alerts { source, alerts } => self.alerts(&source, alerts, now, out),
             Input::Tick => {}
             Input::Reload(config) => self.reload(config, now, out),
             Input::TestPage { target, actor } => self.test_page(&target, &actor, now, out),
@@ -264,14 +270,25 @@ impl Engine {
     /// Track an open incident (and its deadline); a resolved one is forgotten.
     fn insert(&mut self, inc: Incident) {
         let due = Due::Incident(inc.id);
+        let alert_key = alert::source_of(&inc).map(|(s, fp)| (s.to_string(), fp.to_string()));
         if inc.state.is_open() {
             self.schedule(due, inc.escalation.next_at);
-            self.by_check.insert(inc.check.clone(), inc.id);
+            match alert_key {
+                Some(key) => self.by_alert.insert(key, inc.id),
+                None => self.by_check.insert(inc.check.clone(), inc.id),
+            };
             self.incidents.insert(inc.id, inc);
         } else {
             self.schedule(due, None);
-            if self.by_check.get(&inc.check) == Some(&inc.id) {
-                self.by_check.remove(&inc.check);
+            match alert_key {
+                Some(key) if self.by_alert.get(&key) == Some(&inc.id) => {
+                    self.by_alert.remove(&key);
+                }
+                Some(_) => {}
+                None if self.by_check.get(&inc.check) == Some(&inc.id) => {
+                    self.by_check.remove(&inc.check);
+                }
+                None => {}
             }
             self.incidents.remove(&inc.id);
         }
