@@ -16,6 +16,7 @@ use super::types::{
     CheckView, IncidentDetail, IncidentView, OncallView, Ping, PingOutcome, PingTarget,
     SilenceView, StatusView, TestPageResult,
 };
+use crate::core::engine::Alert;
 use crate::core::model::{IncidentId, SilenceId};
 
 /// A boxed, sendable future: what every [`Backend`] method returns.
@@ -173,5 +174,18 @@ pub trait Backend: Send + Sync + 'static {
             PingTarget::Check(name) => format!("no heartbeat check {name:?}"),
         };
         Box::pin(async move { Err(ApiError::not_found(what)) })
+    }
+
+    /// Whether `token` is the token of source `name` (SPEC §11): 404 for an unknown source,
+    /// 401 for a wrong or missing token (compared in constant time). The default knows none.
+    fn source_auth(&self, name: &str, token: &str) -> ApiResult<()> {
+        let _ = token;
+        Err(ApiError::not_found(format!("no source {name:?}")))
+    }
+    /// One Alertmanager notification of source `name` (SPEC §11): applied in one engine step,
+    /// answered once it is committed (503 when it cannot be saved).
+    fn alerts(&self, name: String, alerts: Vec<Alert>) -> BoxFuture<'_, ApiResult<()>> {
+        let _ = alerts;
+        Box::pin(async move { Err(ApiError::not_found(format!("no source {name:?}"))) })
     }
 }

@@ -25,6 +25,7 @@ use tokio::sync::{Notify, OnceCell, watch};
 use tokio::time::Instant;
 
 use super::actor::Actor;
+use super::alertmanager::{self, MAX_ALERTMANAGER_BODY_BYTES};
 use super::backend::ApiError;
 use super::routes::MAX_BODY_BYTES;
 use super::server::ServeOptions;
@@ -165,7 +166,8 @@ impl Ctx {
     async fn handle(&self, req: Request<Incoming>) -> Response {
         let deadline = self.ready_at() + self.options.request_timeout;
         let (parts, body) = req.into_parts();
-        let (bytes, cut) = match read_body(body, deadline, self.oversized).await {
+        let (limit, oversized) = self.body_rule(parts.uri.path());
+        let (bytes, cut) = match read_body(body, deadline, limit, oversized).await {
             Ok(b) => b,
             Err(late) if late.status == 408 => return closing(late),
             Err(refusal) => return refusal.into_response(),
@@ -196,6 +198,17 @@ impl Ctx {
         response
     }
 
+    /// The body limit of a request and what happens past it: the listener's Alertmanager
+    /// route takes up to [`MAX_ALERTMANAGER_BODY_BYTES`] and refuses more (413, nothing stored:
+    /// a cut notification would lose alerts); everything else follows the connection's rule.
+    fn body_rule(&self, path: &str) -> (usize, Oversized) {
+        if self.uid.is_none() && path.starts_with(alertmanager::PATH_PREFIX) {
+            (MAX_ALERTMANAGER_BODY_BYTES, Oversized::Refuse)
+        } else {
+            (MAX_BODY_BYTES, self.oversized)
+        }
+    }
+
     fn ready_at(&self) -> Instant {
         self.ready_at
             .lock()
@@ -213,6 +226,7 @@ impl Ctx {
 async fn read_body(
     mut body: Incoming,
     deadline: Instant,
+    limit: usize,
     oversized: Oversized,
 ) -> Result<(Bytes, bool), ApiError> {
     let mut total = 0usize;
@@ -224,19 +238,19 @@ async fn read_body(
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
             };
-            let room = MAX_BODY_BYTES.saturating_sub(kept.len());
+            let room = limit.saturating_sub(kept.len());
             kept.extend_from_slice(&data[..data.len().min(room)]);
             total = total.saturating_add(data.len());
-            if total > MAX_BODY_BYTES + DRAIN_BYTES {
+            if total > limit + DRAIN_BYTES {
                 break;
             }
         }
         Ok(())
     };
     let outcome = tokio::time::timeout_at(deadline, read).await;
-    let cut = total > MAX_BODY_BYTES;
+    let cut = total > limit;
     if cut && oversized == Oversized::Refuse {
-        return Err(too_large());
+        return Err(too_large(limit));
     }
     match outcome {
         Ok(Ok(())) => Ok((Bytes::from(kept), cut)),
@@ -251,10 +265,10 @@ async fn read_body(
 /// How much of an over-long body is read (and dropped) so the client gets its 413.
 const DRAIN_BYTES: usize = 1024 * 1024;
 
-fn too_large() -> ApiError {
+fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         413,
-        format!("request body too large: at most {MAX_BODY_BYTES} bytes"),
+        format!("request body too large: at most {limit} bytes"),
     )
 }
 

@@ -11,6 +11,7 @@
 //! - [`client`]: a small HTTP/1.1 client over the socket for the CLI.
 
 pub mod actor;
+pub mod alertmanager;
 pub mod backend;
 pub mod client;
 mod conn;

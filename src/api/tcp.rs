@@ -12,8 +12,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
+use super::alertmanager;
 use super::backend::Backend;
 use super::limits::MAX_NAME_BYTES;
 use super::routes;
@@ -33,6 +34,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
     Router::new()
         .route("/metrics", get(routes::metrics))
         .route("/ping/{*rest}", get(ping).post(ping))
+        .route("/v1/alertmanager/{source}", post(alertmanager::post))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(backend)

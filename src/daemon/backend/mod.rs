@@ -11,13 +11,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
+use crate::api::alertmanager::constant_time_eq;
 use crate::api::backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 use crate::api::types::{
     CheckView, IncidentDetail, IncidentView, OncallView, SilenceView, StatusView, TestDelivery,
     TestPageResult,
 };
 use crate::config::Target;
-use crate::core::engine::{Action, Input};
+use crate::core::engine::{Action, Alert, Input};
 use crate::core::model::{DeliveryOutcome, IncidentId, SilenceId};
 use crate::daemon::delivery::Delivery;
 use crate::daemon::engine_task::Request;
@@ -204,6 +205,33 @@ impl Backend for DaemonBackend {
                 .read(move |s| crate::report::gather::postmortem(s, &config, id, now))
                 .await?;
             markdown.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))
+        })
+    }
+
+    fn source_auth(&self, name: &str, token: &str) -> ApiResult<()> {
+        let config = self.shared.config();
+        let source = config
+            .sources
+            .get(name)
+            .ok_or_else(|| ApiError::not_found(format!("no source {name:?}")))?;
+        if constant_time_eq(source.token.as_bytes(), token.as_bytes()) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                401,
+                "missing or wrong token: send Authorization: Bearer <token>",
+            ))
+        }
+    }
+
+    fn alerts(&self, name: String, alerts: Vec<Alert>) -> BoxFuture<'_, ApiResult<()>> {
+        Box::pin(async move {
+            self.engine(Input::Alerts {
+                source: name,
+                alerts,
+            })
+            .await?;
+            Ok(())
         })
     }
 
