@@ -27,7 +27,7 @@ pub struct SourceConfig {
 impl std::fmt::Debug for SourceConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceConfig")
-            .field("token", &"***")
+            .field("token", &crate::redact::MASK)
             .field("policy", &self.policy)
             .field("routes", &self.routes)
             .finish()
