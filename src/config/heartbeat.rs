@@ -85,7 +85,7 @@ pub fn heartbeat(t: &mut Table<'_>, sink: &mut Sink) -> Option<ProbeConfig> {
 /// back: an error message may end up in a log.
 fn token(s: &str) -> Result<(), String> {
     let len = s.chars().count();
-    if len < MIN_TOKEN || len > MAX_TOKEN {
+    if !(MIN_TOKEN..=MAX_TOKEN).contains(&len) {
         return Err(format!(
             "token must be {MIN_TOKEN} to {MAX_TOKEN} characters (found {len})"
         ));
