@@ -197,6 +197,9 @@ impl EngineTask {
 
     fn report(&mut self, report: CheckReport, step: &mut Step) {
         self.shared.record_probe(&report);
+        if let Some(row) = &report.heartbeat {
+            step.batch.heartbeats.push(row.clone());
+        }
         let Some(transition) = report.transition else {
             return;
         };
@@ -218,7 +221,11 @@ impl EngineTask {
             let input = Input::Check {
                 check: report.check.clone(),
                 transition,
-                message: report.result.message.clone(),
+                message: report
+                    .detail
+                    .as_ref()
+                    .unwrap_or(&report.result.message)
+                    .clone(),
             };
             match self.engine.handle(input, report.at) {
                 Ok(actions) => step.absorb(actions),
@@ -293,7 +300,7 @@ impl Step {
     }
 
     fn len(&self) -> usize {
-        self.batch.transitions.len() + self.replies.len()
+        self.batch.transitions.len() + self.batch.heartbeats.len() + self.replies.len()
     }
 
     fn is_empty(&self) -> bool {
@@ -303,6 +310,7 @@ impl Step {
             && self.batch.silences.is_empty()
             && self.batch.transitions.is_empty()
             && self.batch.check_states.is_empty()
+            && self.batch.heartbeats.is_empty()
             && self.replies.is_empty()
             && self.reload_replies.is_empty()
     }

@@ -1,0 +1,413 @@
+//! Heartbeat checks in the daemon (SPEC §10): the [`Board`] that routes a ping to its check's
+//! task and shows each check's heartbeat, and the task itself ([`HeartbeatRun`]).
+//!
+//! A heartbeat check has no probe. Its task, spawned by the scheduler like a probe task,
+//! waits for a ping or the core's next deadline, whichever comes first, and turns what the
+//! pure [`Heartbeat`] decides into a [`CheckReport`] with a hard transition, so the engine
+//! opens, pages and resolves incidents exactly as for a probed check. Every ping also carries
+//! a [`HeartbeatRow`] that the engine task commits in its step (the last ping survives a
+//! `kill -9`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::api::backend::{ApiError, ApiResult};
+use crate::api::types::{Ping, PingKind, PingOutcome, PingTarget};
+use crate::config::{CheckConfig, ProbeConfig};
+use crate::core::check_state::{CheckState, CheckTracker, Status, Transition};
+use crate::core::heartbeat::{Change, HbState, Heartbeat, Rule};
+use crate::daemon::scheduler::CheckReport;
+use crate::probe::ProbeResult;
+use crate::store::HeartbeatRow;
+
+/// The most of a ping's body that is kept (SPEC §10); the rest is cut.
+pub const MAX_BODY: usize = 10_000;
+/// Pings queued for one check before the sender waits (a flood slows its sender only).
+const QUEUE: usize = 64;
+/// The task re-reads the wall clock at least this often (a clock step or suspend).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// A ping on its way to a check's task, with where to answer.
+pub struct PingRequest {
+    pub ping: Ping,
+    pub reply: oneshot::Sender<PingOutcome>,
+}
+
+/// One heartbeat check as the rest of the daemon sees it.
+#[derive(Clone)]
+pub struct Entry {
+    pub token: String,
+    pub rule: Rule,
+    /// The latest state of the check's task.
+    pub heartbeat: Heartbeat,
+    tx: mpsc::Sender<PingRequest>,
+}
+
+#[derive(Default)]
+struct Inner {
+    checks: HashMap<String, Entry>,
+    /// token -> check name.
+    tokens: HashMap<String, String>,
+    /// Rows from the store, each taken by its check's first task.
+    restored: HashMap<String, HeartbeatRow>,
+}
+
+/// The running heartbeat checks, shared by the scheduler (which adds and removes them), the
+/// API backend (which routes pings) and the views (`status`, `/metrics`). Cheap to clone.
+#[derive(Clone)]
+pub struct Board {
+    inner: Arc<RwLock<Inner>>,
+    zone: Arc<RwLock<TimeZone>>,
+}
+
+impl Board {
+    /// `zone` is the daemon's `time_zone` (cron expressions are read in it).
+    pub fn new(zone: TimeZone) -> Board {
+        Board {
+            inner: Arc::default(),
+            zone: Arc::new(RwLock::new(zone)),
+        }
+    }
+
+    /// Rows read from the store at start-up; each check's first task resumes from its row.
+    pub fn restore(&self, rows: Vec<HeartbeatRow>) {
+        let mut inner = self.write();
+        inner.restored = rows.into_iter().map(|r| (r.check.clone(), r)).collect();
+    }
+
+    pub fn set_zone(&self, zone: TimeZone) {
+        match self.zone.write() {
+            Ok(mut z) => *z = zone,
+            Err(p) => *p.into_inner() = zone,
+        }
+    }
+
+    /// The heartbeat of `check`, when it is a running heartbeat check.
+    pub fn get(&self, check: &str) -> Option<Entry> {
+        self.read().checks.get(check).cloned()
+    }
+
+    /// Every running heartbeat check (for `/metrics`).
+    pub fn all(&self) -> Vec<(String, Entry)> {
+        let inner = self.read();
+        let mut all: Vec<_> = inner
+            .checks
+            .iter()
+            .map(|(n, e)| (n.clone(), e.clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Send `ping` to its check's task and answer with the state after it.
+    pub async fn ping(&self, target: PingTarget, mut ping: Ping) -> ApiResult<PingOutcome> {
+        let tx = {
+            let inner = self.read();
+            let name = match &target {
+                PingTarget::Token(t) => inner.tokens.get(t).cloned().ok_or_else(|| {
+                    ApiError::not_found("no heartbeat check has this token".to_string())
+                })?,
+                PingTarget::Check(n) => n.clone(),
+            };
+            match inner.checks.get(&name) {
+                Some(e) => e.tx.clone(),
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "no heartbeat check {name:?} (unknown check, or not type = \"heartbeat\")"
+                    )));
+                }
+            }
+        };
+        cut(&mut ping.body, MAX_BODY);
+        let (reply, answer) = oneshot::channel();
+        let gone = || ApiError::new(503, "the check is being reloaded; ping again");
+        tx.send(PingRequest { ping, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())
+    }
+
+    /// Register the task of a heartbeat check; returns where its pings arrive and the memory
+    /// it starts from: its previous task's (a reload), its stored row (a start), or new.
+    fn register(
+        &self,
+        check: &CheckConfig,
+        token: &str,
+        rule: Rule,
+        now: Timestamp,
+    ) -> (mpsc::Receiver<PingRequest>, Heartbeat) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let mut inner = self.write();
+        let heartbeat = match inner.checks.get(&check.name) {
+            Some(e) => e.heartbeat.clone(),
+            None => match inner.restored.remove(&check.name) {
+                Some(row) => resume(row, now),
+                None => Heartbeat::new(now),
+            },
+        };
+        if let Some(old) = inner.checks.get(&check.name) {
+            let old_token = old.token.clone();
+            inner.tokens.remove(&old_token);
+        }
+        inner.tokens.insert(token.to_string(), check.name.clone());
+        inner.checks.insert(
+            check.name.clone(),
+            Entry {
+                token: token.to_string(),
+                rule,
+                heartbeat: heartbeat.clone(),
+                tx,
+            },
+        );
+        (rx, heartbeat)
+    }
+
+    /// A check removed from the config: its pings are refused from now on.
+    pub fn remove(&self, check: &str) {
+        let mut inner = self.write();
+        if let Some(e) = inner.checks.remove(check) {
+            inner.tokens.remove(&e.token);
+        }
+    }
+
+    fn update(&self, check: &str, heartbeat: &Heartbeat) {
+        if let Some(e) = self.write().checks.get_mut(check) {
+            e.heartbeat = heartbeat.clone();
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        match self.inner.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        match self.inner.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn zone(&self) -> TimeZone {
+        match self.zone.read() {
+            Ok(z) => z.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The task of heartbeat check `check`; for a probed check, `stop` back.
+    pub(crate) fn task(
+        &self,
+        check: &Arc<CheckConfig>,
+        tracker: CheckTracker,
+        tx: mpsc::Sender<CheckReport>,
+        stop: oneshot::Receiver<()>,
+    ) -> Result<HeartbeatRun, oneshot::Receiver<()>> {
+        let ProbeConfig::Heartbeat(hb) = &check.probe else {
+            return Err(stop);
+        };
+        let rule = Rule {
+            expect: hb.expect.clone(),
+            grace: hb.grace,
+            zone: self.zone(),
+        };
+        let (pings, heartbeat) = self.register(check, &hb.token, rule.clone(), Timestamp::now());
+        Ok(HeartbeatRun {
+            name: check.name.clone(),
+            rule,
+            heartbeat,
+            tracker,
+            pings,
+            tx,
+            stop,
+            board: self.clone(),
+        })
+    }
+}
+
+/// A stored row, watched again from `now` (nothing is late before `grace` from now).
+fn resume(row: HeartbeatRow, now: Timestamp) -> Heartbeat {
+    Heartbeat {
+        state: row.state,
+        last_ping: row.last_ping,
+        last_success: row.last_success,
+        started: row.started,
+        watch_from: now,
+    }
+}
+
+/// Cut `s` to at most `max` bytes, on a character boundary.
+fn cut(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+}
+
+/// One heartbeat check's task.
+pub(crate) struct HeartbeatRun {
+    name: String,
+    rule: Rule,
+    heartbeat: Heartbeat,
+    tracker: CheckTracker,
+    pings: mpsc::Receiver<PingRequest>,
+    tx: mpsc::Sender<CheckReport>,
+    stop: oneshot::Receiver<()>,
+    board: Board,
+}
+
+impl HeartbeatRun {
+    /// Loop until stopped (or the report channel closes); returns the tracker.
+    pub(crate) async fn run(mut self) -> CheckTracker {
+        loop {
+            let deadline = self.heartbeat.next_deadline(&self.rule);
+            let report = tokio::select! {
+                biased;
+                _ = &mut self.stop => return self.tracker,
+                req = self.pings.recv() => match req {
+                    Some(req) => self.on_ping(req),
+                    None => return self.tracker,
+                },
+                _ = sleep_until(deadline) => self.on_tick(),
+            };
+            let Some(report) = report else { continue };
+            tokio::select! {
+                biased;
+                _ = &mut self.stop => return self.tracker,
+                sent = self.tx.send(report) => if sent.is_err() { return self.tracker },
+            }
+        }
+    }
+
+    fn on_ping(&mut self, req: PingRequest) -> Option<CheckReport> {
+        let now = Timestamp::now();
+        let PingRequest { ping, reply } = req;
+        let first = ping.body.lines().next().unwrap_or_default().trim();
+        let message = if first.is_empty() {
+            default_message(ping.kind)
+        } else {
+            first.to_string()
+        };
+        let change = self.heartbeat.ping(ping.kind, &message, now);
+        let status = match ping.kind {
+            PingKind::Fail { .. } => Status::Critical,
+            _ if self.heartbeat.state == HbState::Down => Status::Critical,
+            _ => Status::Ok,
+        };
+        let detail = change.as_ref().and_then(|_| {
+            let body = ping.body.trim_end();
+            (body.contains('\n')).then(|| body.to_string())
+        });
+        let report = self.report(now, status, message, change, detail);
+        let _ = reply.send(PingOutcome {
+            check: self.name.clone(),
+            state: self.heartbeat.state.as_str().to_string(),
+        });
+        Some(report)
+    }
+
+    fn on_tick(&mut self) -> Option<CheckReport> {
+        let now = Timestamp::now();
+        let change = self.heartbeat.tick(&self.rule, now)?;
+        let message = match &change {
+            Change::Late { message, .. } | Change::RunTimedOut { message, .. } => message.clone(),
+            Change::Success { .. } | Change::Failed { .. } => String::new(),
+        };
+        Some(self.report(now, Status::Critical, message, Some(change), None))
+    }
+
+    /// The report of one event; the tracker follows the heartbeat (NEW counts as UP).
+    fn report(
+        &mut self,
+        now: Timestamp,
+        status: Status,
+        message: String,
+        change: Option<Change>,
+        detail: Option<String>,
+    ) -> CheckReport {
+        self.board.update(&self.name, &self.heartbeat);
+        let to = match self.heartbeat.state {
+            HbState::Down => CheckState::Down,
+            HbState::New | HbState::Up => CheckState::Up,
+        };
+        let from = self.tracker.state;
+        self.tracker = CheckTracker::new(to);
+        let transition = (change.is_some() && from != to).then_some(Transition { from, to });
+        let instant = tokio::time::Instant::now();
+        let h = &self.heartbeat;
+        CheckReport {
+            check: self.name.clone(),
+            at: now,
+            due: instant,
+            started: instant,
+            result: ProbeResult {
+                status,
+                message,
+                duration: Duration::ZERO,
+                perfdata: Vec::new(),
+            },
+            state: to,
+            transition,
+            heartbeat: Some(HeartbeatRow {
+                check: self.name.clone(),
+                state: h.state,
+                last_ping: h.last_ping.clone(),
+                last_success: h.last_success,
+                started: h.started,
+            }),
+            detail,
+        }
+    }
+}
+
+fn default_message(kind: PingKind) -> String {
+    match kind {
+        PingKind::Success => "success ping".to_string(),
+        PingKind::Start => "run started".to_string(),
+        PingKind::Fail { exit_code: None } => "failure ping".to_string(),
+        PingKind::Fail {
+            exit_code: Some(code),
+        } => format!("exit code {code}"),
+        PingKind::Log => "log ping".to_string(),
+    }
+}
+
+/// Sleep until `deadline` on the wall clock, at most [`MAX_SLEEP`] at a time.
+async fn sleep_until(deadline: Option<Timestamp>) {
+    let wait = match deadline {
+        None => MAX_SLEEP,
+        Some(at) => {
+            let wait = at.duration_since(Timestamp::now());
+            if !wait.is_positive() {
+                return;
+            }
+            Duration::try_from(wait).unwrap_or_default().min(MAX_SLEEP)
+        }
+    };
+    tokio::time::sleep(wait).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn cut_keeps_whole_characters() {
+        let mut s = "ab\u{e9}".to_string();
+        cut(&mut s, 3);
+        assert_eq!(s, "ab");
+        let mut s = "x".repeat(20_000);
+        cut(&mut s, 10_000);
+        assert_eq!(s.len(), 10_000);
+    }
+}
