@@ -253,3 +253,44 @@ fn kill9_and_restart_keep_the_last_ping_and_do_not_page_early() {
         "{summary}"
     );
 }
+
+#[test]
+fn reload_adds_updates_and_removes_heartbeat_checks_keeping_the_last_ping() {
+    let hook = Hook::start();
+    let d = Daemon::start(&config(&hook.url(), "period = \"1h\""));
+    d.ok(&["ping", "job", "-m", "first"]);
+    let pinged = check(&d.json(&["status"]), "job")["last_ping"].clone();
+    // `job` changes (grace, token), `extra` is new, `fresh` and `runner` go.
+    let new_config = format!(
+        r#"{}
+[[check]]
+name = "job"
+type = "heartbeat"
+token = "job-token-changed-0123"
+period = "1h"
+grace = "10m"
+
+[[check]]
+name = "extra"
+type = "heartbeat"
+token = "extra-token-0123456789"
+cron = "0 4 * * *"
+"#,
+        alice_then_bob_via_webhook(&hook.url(), "1h")
+    );
+    d.rewrite_config(&new_config);
+    d.ok(&["reload"]);
+    let status = d.json(&["status"]);
+    let job = check(&status, "job");
+    assert_eq!(job["last_ping"], pinged, "kept across the reload");
+    assert_eq!(job["state"], "UP");
+    assert_eq!(check(&status, "extra")["state"], "NEW");
+    assert!(
+        check(&status, "extra")["target"]
+            .as_str()
+            .is_some_and(|t| t.contains("0 4 * * *"))
+    );
+    assert_eq!(d.ok(&["ping", "extra"]).trim(), "Recorded: extra is UP.");
+    assert_eq!(d.cli(&["ping", "runner"]).status.code(), Some(1), "removed");
+    assert_eq!(incident_of(&d, "job"), None);
+}

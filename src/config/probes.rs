@@ -49,7 +49,6 @@ pub fn probe(
         "heartbeat" => super::heartbeat::heartbeat(t, sink),
         _ => {
             t.allow(&HTTP_KEYS);
-            t.allow(&super::heartbeat::KEYS);
             t.allow(&[
                 "address",
                 "process",
@@ -59,6 +58,7 @@ pub fn probe(
                 "min_free",
                 "command",
             ]);
+            t.allow(&super::heartbeat::KEYS);
             None
         }
     }
