@@ -50,10 +50,7 @@ cron = "30 3 * * *"
     for shown in [c.checks[0].probe.target(), format!("{:?}", c.checks[0])] {
         assert!(!shown.contains("b9f0c6d2a1e84c57"), "{shown}");
     }
-    assert_eq!(
-        c.checks[1].probe.target(),
-        "heartbeat cron \"30 3 * * *\" (grace 5m)"
-    );
+    assert_eq!(c.checks[1].probe.target(), "cron \"30 3 * * *\" (grace 5m)");
 }
 
 #[test]

@@ -142,15 +142,16 @@ pub struct HeartbeatProbe {
 }
 
 impl HeartbeatProbe {
-    /// `heartbeat every 1d (grace 1h)` or `heartbeat cron "30 3 * * *" (grace 1h)`.
+    /// `every 1d (grace 1h)` or `cron "30 3 * * *" (grace 1h)`: what `status` and postmortems
+    /// show as the target ("heartbeat probe of `every 1d (grace 1h)`").
     pub fn expectation(&self) -> String {
         let grace = crate::report::human_seconds(self.grace.as_secs() as i64);
         match &self.expect {
             Expect::Period(p) => format!(
-                "heartbeat every {} (grace {grace})",
+                "every {} (grace {grace})",
                 crate::report::human_seconds(p.as_secs() as i64)
             ),
-            Expect::Cron(c) => format!("heartbeat cron \"{}\" (grace {grace})", c.as_str()),
+            Expect::Cron(c) => format!("cron \"{}\" (grace {grace})", c.as_str()),
         }
     }
 }
