@@ -85,6 +85,7 @@ fn config() -> Arc<Config> {
             socket_group: None,
             metrics_listen: None,
             time_zone: TimeZone::UTC,
+            instance: "test-host".into(),
         },
         checks,
         notifiers: BTreeMap::from([

@@ -29,7 +29,8 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 4 notifiers)\n"
+        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)
+"
     );
     // The example pages through the console notifier only (it needs no network): the lint
     // says so for each check, and nothing else.
@@ -37,7 +38,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 7, "{stderr}");
     assert!(
-        lines[0].starts_with("checks.example.toml:55:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        lines[0].starts_with("checks.example.toml:58:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
         "{stderr}"
     );
     assert_eq!(lines[6], "6 warnings");
@@ -86,6 +87,7 @@ fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 5, "{stderr}");
     let expected_starts = [
+        format!("{p}:8:9: warning: people.bob: person \"bob\" is reached by no policy"),
         format!(
             "{p}:11:12: warning: schedules.main: schedule \"main\" has nobody on call from now until at least "
         ),
@@ -95,7 +97,6 @@ fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
         format!(
             "{p}:21:1: warning: check[0].policy: check \"web\": its policy \"default\" reaches only console notifiers (log)"
         ),
-        format!("{p}:8:9: warning: people.bob: person \"bob\" is reached by no policy"),
     ];
     for (line, start) in lines.iter().zip(&expected_starts) {
         assert!(
@@ -104,7 +105,7 @@ fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
         );
     }
     assert!(
-        lines[0].contains("(UTC), the end of the 28 days checked"),
+        lines[1].contains("(UTC), the end of the 28 days checked"),
         "{stderr}"
     );
     assert_eq!(lines[4], "4 warnings");
@@ -116,7 +117,7 @@ fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 5, "{stderr}");
     assert!(
-        lines[0].starts_with(&format!("{p}:11:12: schedules.main: ")),
+        lines[1].starts_with(&format!("{p}:11:12: schedules.main: ")),
         "{stderr}"
     );
     assert_eq!(lines[4], "4 errors");
@@ -126,7 +127,7 @@ fn warnings_are_located_and_exit_0_and_strict_makes_them_errors() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     assert_eq!(v["warnings"].as_array().map(Vec::len), Some(4), "{v}");
-    assert_eq!(v["warnings"][3]["key"], "people.bob");
+    assert_eq!(v["warnings"][0]["key"], "people.bob");
 }
 
 #[test]
@@ -210,7 +211,7 @@ fn json_summary_and_json_errors() {
         (v["schedules"].as_u64(), v["policies"].as_u64()),
         (Some(1), Some(1))
     );
-    assert_eq!(v["notifiers"].as_u64(), Some(4));
+    assert_eq!(v["notifiers"].as_u64(), Some(5));
 
     let broken = repo("tests/config/broken/override_order.toml");
     let out = oncalld(&["check-config", "--json", "-c", broken.to_str().unwrap()]);
@@ -240,4 +241,23 @@ fn relative_config_path_and_zero_counts() {
         text(&out.stdout),
         "c.toml: OK (0 checks, 0 people, 0 schedules, 0 policies, 0 notifiers)\n"
     );
+}
+
+/// `oncalld … | head -1`: a CLI command whose reader has gone ends quietly (SIGPIPE, like any
+/// Unix tool) instead of panicking on the broken pipe.
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (read, write) = nix::unistd::pipe().unwrap();
+    drop(read);
+    let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .args(["check-config", "-c"])
+        .arg(repo("checks.example.toml"))
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}", out.status);
 }

@@ -20,7 +20,7 @@ fn example_loads_with_its_counts() {
     assert_eq!(c.people.len(), 2);
     assert_eq!(c.schedules.len(), 1);
     assert_eq!(c.policies.len(), 1);
-    assert_eq!(c.notifiers.len(), 4);
+    assert_eq!(c.notifiers.len(), 5);
     assert_eq!(c.periods.len(), 1);
     let kinds: Vec<_> = c.checks.iter().map(|k| k.probe.kind()).collect();
     assert_eq!(

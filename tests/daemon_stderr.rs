@@ -23,30 +23,31 @@ use daemon_support::{Daemon, Target, alice_then_bob_via_webhook};
 use hook::Hook;
 use nix::fcntl::OFlag;
 
-/// `web` pages alice through the webhook when the target fails. `noise` flips at random
-/// every 100 ms with a 3 KB message, paged to a console notifier: tens of KB of log a second.
+/// `web` pages alice through the webhook when the target fails. Ten `noise` checks flip at
+/// random every second (the shortest interval allowed) with a 3 KB message, paged to a
+/// console notifier: tens of KB of log a second.
 fn config(target: &Target, hook: &Hook) -> String {
+    let noise: String = (0..10)
+        .map(|i| {
+            format!(
+                "[[check]]\nname = \"noise{i}\"\ntype = \"command\"\n\
+                 command = [\"sh\", \"-c\", \"{NOISE}\"]\ninterval = \"1s\"\n\
+                 retry_interval = \"1s\"\nretries = 1\ntimeout = \"2s\"\npolicy = \"noisy\"\n\n"
+            )
+        })
+        .collect();
     format!(
         r#"
 [[check]]
 name = "web"
 type = "http"
 url = "{}"
-interval = "100ms"
-retry_interval = "100ms"
+interval = "1s"
+retry_interval = "1s"
 retries = 1
 timeout = "1s"
 
-[[check]]
-name = "noise"
-type = "command"
-command = ["sh", "-c", "{NOISE}"]
-interval = "100ms"
-retry_interval = "100ms"
-retries = 1
-timeout = "2s"
-policy = "noisy"
-
+{noise}
 [notifiers.log]
 type = "console"
 [people.carol]

@@ -23,6 +23,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
             socket_group: None,
             metrics_listen: None,
             time_zone: TimeZone::UTC,
+            instance: "test-host".into(),
         },
         checks: vec![],
         notifiers,

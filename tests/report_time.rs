@@ -175,6 +175,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
             socket_group: None,
             metrics_listen: None,
             time_zone: TimeZone::UTC,
+            instance: "test-host".into(),
         },
         checks: vec![],
         notifiers: BTreeMap::new(),

@@ -19,8 +19,12 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
         socket_group: None,
         metrics_listen: None,
         time_zone: TimeZone::system(),
+        instance: String::new(),
     };
-    let Some(mut t) = table else { return d };
+    let Some(mut t) = table else {
+        d.instance = host_name();
+        return d;
+    };
     if let Some(n) = t.get("state_dir") {
         d.state_dir = n.non_empty_str(sink).map(|s| values::resolve(base, s));
     }
@@ -56,6 +60,43 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
             d.time_zone = tz;
         }
     }
+    d.instance = match t.get("instance") {
+        Some(n) => n.str(sink).and_then(|s| match instance(s) {
+            Ok(()) => Some(s.to_string()),
+            Err(e) => {
+                n.error(sink, e);
+                None
+            }
+        }),
+        None => None,
+    }
+    .unwrap_or_else(host_name);
     t.finish(sink);
     d
+}
+
+/// Longest `instance`: it is part of PagerDuty's `dedup_key`, at most 255 characters.
+pub const MAX_INSTANCE: usize = 200;
+
+/// `[daemon] instance`: one line of printable text, 1 to [`MAX_INSTANCE`] characters.
+pub fn instance(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("instance must not be empty".to_string());
+    }
+    if s.chars().count() > MAX_INSTANCE {
+        return Err(format!("instance is longer than {MAX_INSTANCE} characters"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("instance must not contain control characters".to_string());
+    }
+    Ok(())
+}
+
+/// The default `instance`: this machine's host name (`localhost` if it has none usable).
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| instance(h).is_ok())
+        .unwrap_or_else(|| "localhost".to_string())
 }

@@ -10,11 +10,12 @@ use super::lint::{Finding, Seg};
 use super::reader::Span;
 use super::source::LineIndex;
 
-/// Each finding as a located [`ConfigError`] (shown as a warning by its caller).
+/// Each finding as a located [`ConfigError`] (shown as a warning by its caller), in file
+/// order like errors.
 pub(crate) fn locate(findings: Vec<Finding>, text: &str, path: &Path) -> Vec<ConfigError> {
     let root = DeTable::parse(text).ok();
     let lines = LineIndex::new(text);
-    findings
+    let mut located: Vec<ConfigError> = findings
         .into_iter()
         .map(|f| {
             let span = root.as_ref().and_then(|r| span_of(r.get_ref(), &f.at));
@@ -28,7 +29,9 @@ pub(crate) fn locate(findings: Vec<Finding>, text: &str, path: &Path) -> Vec<Con
                 message: f.message,
             }
         })
-        .collect()
+        .collect();
+    located.sort_by_key(|e| (e.line, e.column));
+    located
 }
 
 /// Where `at` is written: the key of a table (`[people.bob]`), the value of anything else

@@ -6,6 +6,11 @@
 //! [`document`] walks that tree section by section through [`reader`], which records each
 //! problem with its span and key path (`check[2].interval`,
 //! `policies.default.steps[0].notify[1]`) and carries on. Spans become line:column at the end.
+//! Values outside their [`limits`] (SPEC §9) are errors like any other.
+//!
+//! A valid config can still be probably wrong: [`lint`] finds on-call gaps in the next 28
+//! days, policies that page only a console, people nobody pages; [`load_linted`] returns
+//! those warnings located like errors ([`locate`]), for `check-config` and the daemon's log.
 //!
 //! Relative paths in the file (`daemon.state_dir`, `daemon.socket`, a disk check's `path`, and
 //! a command's program when written like `./script`) are resolved against the directory of
@@ -27,6 +32,7 @@ mod types;
 mod values;
 mod window;
 
+pub use daemon::MAX_INSTANCE;
 pub use source::{MAX_BYTES, MAX_DEPTH};
 pub use types::*;
 pub use window::parse_window;

@@ -6,11 +6,17 @@ use std::time::Duration;
 
 use super::limits;
 use super::reader::{Node, Sink, Table};
-use super::types::{ContactMethod, EmailNotifier, NotifierConfig, Person, WebhookNotifier};
+use super::types::{
+    ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL, PagerDutyNotifier, Person,
+    WebhookNotifier,
+};
 use super::values;
 
 /// The notifier types, as written in `type = "..."`.
-pub const KINDS: [&str; 4] = ["email", "webhook", "command", "console"];
+pub const KINDS: [&str; 5] = ["email", "webhook", "command", "console", "pagerduty"];
+
+/// PagerDuty's `payload.severity` values.
+pub const SEVERITIES: [&str; 4] = ["critical", "error", "warning", "info"];
 
 /// Every `[X.NAME]` of a named section, with its name checked; bad names are reported.
 pub fn named<'a>(node: Option<&Node<'a>>, what: &str, sink: &mut Sink) -> Vec<(String, Node<'a>)> {
@@ -62,10 +68,19 @@ pub fn notifiers(
             Some("email") => email(&mut t, sink).map(NotifierConfig::Email),
             Some("webhook") => webhook(&mut t, sink).map(NotifierConfig::Webhook),
             Some("command") => command(&mut t, base, sink),
+            Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
             Some(_) => Some(NotifierConfig::Console),
             None => {
                 t.allow(&[
-                    "smtp", "from", "url", "secret", "headers", "command", "timeout",
+                    "smtp",
+                    "from",
+                    "url",
+                    "secret",
+                    "headers",
+                    "command",
+                    "timeout",
+                    "routing_key",
+                    "severity",
                 ]);
                 None
             }
@@ -130,6 +145,50 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
         url: url?,
         secret: secret?,
         headers: headers?,
+        timeout: timeout?,
+    })
+}
+
+/// `routing_key` is a secret: its errors never quote it.
+fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
+    let routing_key = t.required(sink, "routing_key").and_then(|n| {
+        let s = n.non_empty_str(sink)?;
+        if s.chars().all(|c| c.is_ascii_graphic()) {
+            Some(s.to_string())
+        } else {
+            n.error(sink, "routing_key must be printable ASCII without spaces");
+            None
+        }
+    });
+    let url = match t.get("url") {
+        None => Some(PAGERDUTY_URL.to_string()),
+        Some(n) => n.str(sink).and_then(|s| match values::http_url(s) {
+            Ok(()) => Some(s.to_string()),
+            Err(e) => {
+                n.error(sink, e);
+                None
+            }
+        }),
+    };
+    let severity = match t.get("severity") {
+        None => Some("critical".to_string()),
+        Some(n) => n.str(sink).and_then(|s| {
+            if SEVERITIES.contains(&s) {
+                return Some(s.to_string());
+            }
+            let msg = format!(
+                "unknown severity {s:?} (expected one of: {})",
+                SEVERITIES.join(", ")
+            );
+            n.error(sink, msg);
+            None
+        }),
+    };
+    let timeout = timeout(t, sink, 10);
+    Some(PagerDutyNotifier {
+        routing_key: routing_key?,
+        url: url?,
+        severity: severity?,
         timeout: timeout?,
     })
 }

@@ -47,6 +47,9 @@ pub struct DaemonConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// Zone times are shown in, and the default for schedules. Default: the system's.
     pub time_zone: TimeZone,
+    /// This daemon's name towards fleet services (PagerDuty `source` and `dedup_key`).
+    /// Default: the host name.
+    pub instance: String,
 }
 
 /// One `[[check]]` with `[defaults]` applied.
@@ -208,6 +211,7 @@ pub enum MinFree {
 pub enum NotifierConfig {
     Email(EmailNotifier),
     Webhook(WebhookNotifier),
+    PagerDuty(PagerDutyNotifier),
     /// argv; the page JSON on stdin, the recipient's `to` in `$ONCALLD_TO`.
     Command {
         command: Vec<String>,
@@ -234,6 +238,21 @@ pub struct WebhookNotifier {
     pub headers: BTreeMap<String, String>,
     pub timeout: Duration,
 }
+
+/// `type = "pagerduty"` (Events API v2). `Debug` never shows the routing key.
+#[derive(Clone)]
+pub struct PagerDutyNotifier {
+    /// The integration key: a secret, kept out of every message.
+    pub routing_key: String,
+    /// The enqueue endpoint; default [`PAGERDUTY_URL`].
+    pub url: String,
+    /// `critical`, `error`, `warning` or `info`; default `critical`.
+    pub severity: String,
+    pub timeout: Duration,
+}
+
+/// PagerDuty's Events API v2 endpoint (the US service region).
+pub const PAGERDUTY_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
 /// `[people.NAME]`.
 #[derive(Debug, Clone)]
@@ -349,6 +368,17 @@ impl std::fmt::Debug for WebhookNotifier {
             .field("url", &redact_urls(&self.url))
             .field("secret", &masked(&self.secret))
             .field("headers", &masked_headers(&self.headers))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for PagerDutyNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PagerDutyNotifier")
+            .field("routing_key", &crate::redact::MASK)
+            .field("url", &redact_urls(&self.url))
+            .field("severity", &self.severity)
             .field("timeout", &self.timeout)
             .finish()
     }

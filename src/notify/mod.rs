@@ -9,6 +9,7 @@ mod backoff;
 pub mod command;
 pub mod console;
 pub mod email;
+pub mod pagerduty;
 pub mod payload;
 pub mod stage;
 pub mod webhook;
@@ -157,21 +158,27 @@ fn build_one(
     config: &Config,
 ) -> Result<Arc<dyn Notifier>, String> {
     Ok(match cfg {
-        NotifierConfig::Email(c) => {
-            let targets = config
-                .checks
-                .iter()
-                .map(|check| (check.name.clone(), check.probe.target()))
-                .collect();
-            Arc::new(
-                email::EmailNotifier::new(c, config.daemon.time_zone.clone())?
-                    .with_targets(targets),
-            )
-        }
+        NotifierConfig::Email(c) => Arc::new(
+            email::EmailNotifier::new(c, config.daemon.time_zone.clone())?
+                .with_targets(check_targets(config)),
+        ),
         NotifierConfig::Webhook(c) => Arc::new(webhook::WebhookNotifier::new(c)?),
+        NotifierConfig::PagerDuty(c) => Arc::new(
+            pagerduty::PagerDutyNotifier::new(c, &config.daemon.instance)?
+                .with_targets(check_targets(config)),
+        ),
         NotifierConfig::Command { command, timeout } => {
             Arc::new(command::CommandNotifier::new(command.clone(), *timeout)?)
         }
         NotifierConfig::Console => Arc::new(console::ConsoleNotifier::new(name)),
     })
+}
+
+/// Each check's target (passwords starred), for notifiers that show what failed.
+fn check_targets(config: &Config) -> BTreeMap<String, String> {
+    config
+        .checks
+        .iter()
+        .map(|check| (check.name.clone(), check.probe.target()))
+        .collect()
 }

@@ -168,7 +168,7 @@ fn with_excerpt(e: NotifyError, excerpt: &str) -> NotifyError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

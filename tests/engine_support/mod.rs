@@ -63,6 +63,7 @@ impl Cfg {
                 socket_group: None,
                 metrics_listen: None,
                 time_zone: TimeZone::UTC,
+                instance: "test-host".into(),
             },
             checks: Vec::new(),
             notifiers,
