@@ -256,7 +256,79 @@ fn cut(s: &mut String, max: usize) {
 
 #[cfg(test)]
 mod tests {
-    use super::cut;
+    use super::*;
+    use crate::api::types::PingKind;
+    use crate::config::{HeartbeatProbe, PageOn};
+    use crate::core::heartbeat::Expect;
+
+    fn heartbeat_check(name: &str, token: &str) -> Arc<CheckConfig> {
+        Arc::new(CheckConfig {
+            name: name.into(),
+            probe: ProbeConfig::Heartbeat(HeartbeatProbe {
+                token: token.into(),
+                expect: Expect::Period(std::time::Duration::from_secs(3600)),
+                grace: std::time::Duration::from_secs(60),
+            }),
+            interval: std::time::Duration::from_secs(30),
+            timeout: std::time::Duration::from_secs(10),
+            retries: 3,
+            retry_interval: std::time::Duration::from_secs(10),
+            recoveries: 1,
+            policy: "default".into(),
+            auto_resolve: true,
+            page_on: PageOn::Critical,
+        })
+    }
+
+    #[tokio::test]
+    async fn pings_are_routed_by_token_or_name_and_bodies_cut() {
+        let board = Board::new(TimeZone::UTC);
+        let (tx, mut reports) = mpsc::channel(16);
+        let (_stop, stop_rx) = oneshot::channel();
+        let check = heartbeat_check("backup", "backup-token-0123456789");
+        let Ok(run) = board.task(&check, CheckTracker::default(), tx, stop_rx) else {
+            panic!("a heartbeat check gets a task");
+        };
+        tokio::spawn(run.run());
+        assert_eq!(
+            board.get("backup").map(|e| e.heartbeat.state),
+            Some(crate::core::heartbeat::HbState::New)
+        );
+        let ping = |kind, body: String| Ping {
+            kind,
+            body,
+            rid: None,
+        };
+        let target = PingTarget::Token("backup-token-0123456789".into());
+        let long = "x".repeat(20_000);
+        let out = board.ping(target, ping(PingKind::Success, long)).await;
+        assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("UP"));
+        let report = reports.recv().await.expect("a report");
+        assert_eq!(report.result.message.len(), MAX_BODY, "cut to 10,000 bytes");
+        assert!(report.transition.is_none(), "NEW -> UP is no hard change");
+        let fail = ping(PingKind::Fail { exit_code: Some(2) }, "bad\nmore".into());
+        let out = board.ping(PingTarget::Check("backup".into()), fail).await;
+        assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("DOWN"));
+        let report = reports.recv().await.expect("a report");
+        assert!(report.transition.is_some_and(|t| t.is_hard()));
+        assert_eq!(report.result.message, "bad");
+        assert_eq!(report.detail.as_deref(), Some("bad\nmore"));
+        for target in [
+            PingTarget::Token("nope-nope-nope-nope".into()),
+            PingTarget::Check("other".into()),
+        ] {
+            let err = board
+                .ping(target, ping(PingKind::Success, String::new()))
+                .await;
+            assert_eq!(err.err().map(|e| e.status), Some(404));
+        }
+        board.remove("backup");
+        let gone = PingTarget::Token("backup-token-0123456789".into());
+        let err = board
+            .ping(gone, ping(PingKind::Success, String::new()))
+            .await;
+        assert_eq!(err.err().map(|e| e.status), Some(404));
+    }
 
     #[test]
     fn cut_keeps_whole_characters() {
