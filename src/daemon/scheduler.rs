@@ -191,7 +191,11 @@ impl Scheduler {
                 self.tasks.insert(check.name.clone(), task);
                 return;
             }
-            Err(stop_rx) => stop_rx,
+            // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
+            Err(stop_rx) => {
+                self.board.remove(&check.name);
+                stop_rx
+            }
         };
         let step = step(&config, &tracker);
         // Offsets count from the scheduler's start, so checks share the SLOT grid; a check
