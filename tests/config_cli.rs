@@ -29,8 +29,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)
-"
+        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)\n"
     );
     // The example pages through the console notifier only (it needs no network): the lint
     // says so for each check, and nothing else.
@@ -38,7 +37,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 7, "{stderr}");
     assert!(
-        lines[0].starts_with("checks.example.toml:58:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        lines[0].starts_with("checks.example.toml:60:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
         "{stderr}"
     );
     assert_eq!(lines[6], "6 warnings");
