@@ -86,6 +86,8 @@ struct Step {
     pages: Vec<Page>,
     replies: Vec<(Reply, StepResult)>,
     reload_replies: Vec<oneshot::Sender<()>>,
+    /// Pings answered once the step is saved (or held).
+    pings: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl EngineTask {
@@ -200,6 +202,9 @@ impl EngineTask {
         if let Some(row) = &report.heartbeat {
             step.batch.heartbeats.push(row.clone());
         }
+        if let Some(n) = &report.committed {
+            step.pings.push(n.clone());
+        }
         let Some(transition) = report.transition else {
             return;
         };
@@ -251,6 +256,7 @@ impl EngineTask {
             Ok(()) => {}
             // Kept by the writer and retried; the pages go out now regardless (SPEC §9).
             Err(WriteError::Held(_)) => {}
+            // Not saved: the pings' callers time out with 503 and ping again.
             Err(e) => {
                 if let Some(engine) = before {
                     self.engine = engine;
@@ -279,6 +285,9 @@ impl EngineTask {
         }
         for reply in step.reload_replies {
             let _ = reply.send(());
+        }
+        for ping in step.pings {
+            ping.notify_one();
         }
         self.shared.publish_engine(&self.engine);
     }

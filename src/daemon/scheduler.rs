@@ -52,6 +52,9 @@ pub struct CheckReport {
     /// The whole ping body (at most 10,000 bytes) when it has more than one line: what the
     /// timeline gets on a change of state (`result.message` is its first line).
     pub detail: Option<String>,
+    /// A ping waiting for its answer: notified once the step holding this report was handed to
+    /// the store, so a `200 OK` means the ping is saved (or held, SPEC §9), not just received.
+    pub committed: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl CheckReport {
@@ -343,6 +346,7 @@ impl CheckRun {
                 transition,
                 heartbeat: None,
                 detail: None,
+                committed: None,
             };
             due = next_due(due, step(c, &self.tracker), Instant::now());
             tokio::select! {

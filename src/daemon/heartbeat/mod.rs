@@ -31,11 +31,14 @@ pub(crate) use run::HeartbeatRun;
 pub const MAX_BODY: usize = 10_000;
 /// Pings queued for one check before the sender waits (a flood slows its sender only).
 const QUEUE: usize = 64;
+/// How long a ping waits for its step to be saved before answering 503.
+const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A ping on its way to a check's task, with where to answer.
 pub struct PingRequest {
     pub ping: Ping,
-    pub reply: oneshot::Sender<PingOutcome>,
+    /// The outcome, and what is notified once the ping's step is saved.
+    pub reply: oneshot::Sender<(PingOutcome, std::sync::Arc<tokio::sync::Notify>)>,
 }
 
 /// One heartbeat check as the rest of the daemon sees it.
@@ -129,7 +132,12 @@ impl Board {
         tx.send(PingRequest { ping, reply })
             .await
             .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())
+        let (outcome, committed) = answer.await.map_err(|_| gone())?;
+        // Answer only once the ping is saved: a ping answered OK survives a kill -9.
+        tokio::time::timeout(SAVE_WAIT, committed.notified())
+            .await
+            .map_err(|_| ApiError::new(503, "the ping was not saved in time; ping again"))?;
+        Ok(outcome)
     }
 
     /// Register the task of a heartbeat check; returns where its pings arrive and the memory

@@ -71,11 +71,14 @@ impl HeartbeatRun {
             let body = ping.body.trim_end();
             (body.contains('\n')).then(|| body.to_string())
         });
-        let report = self.report(now, status, message, change, detail);
-        let _ = reply.send(PingOutcome {
+        let mut report = self.report(now, status, message, change, detail);
+        let committed = std::sync::Arc::new(tokio::sync::Notify::new());
+        report.committed = Some(committed.clone());
+        let outcome = PingOutcome {
             check: self.name.clone(),
             state: self.heartbeat.state.as_str().to_string(),
-        });
+        };
+        let _ = reply.send((outcome, committed));
         Some(report)
     }
 
@@ -129,6 +132,7 @@ impl HeartbeatRun {
                 started: h.started,
             }),
             detail,
+            committed: None,
         }
     }
 }
