@@ -152,6 +152,21 @@ SELECT key, incident, event, recipient, notifier, to_addr, status, attempts,
 FROM outbox;
 "#;
 
+/// Heartbeat checks (SPEC §10): the last ping of each, so a restart neither forgets a run
+/// nor declares a check late that was fine. Upserted by check name with every ping.
+const V2: &str = r#"
+CREATE TABLE heartbeats (
+    check_name      TEXT    PRIMARY KEY,
+    state           TEXT    NOT NULL CHECK (state IN ('NEW', 'UP', 'DOWN')),
+    last_ping_at    INTEGER,
+    last_kind       TEXT    CHECK (last_kind IN ('success', 'start', 'fail', 'log')),
+    last_exit_code  INTEGER,
+    last_message    TEXT    NOT NULL DEFAULT '',
+    last_success_at INTEGER,
+    started_at      INTEGER -- a /start not yet followed by a success or failure
+) WITHOUT ROWID;
+"#;
+
 /// The stored schema version; refuses a database written by a newer build. Called before
 /// anything is written to the file, so a refused database is left as it was.
 pub(crate) fn check_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
