@@ -13,14 +13,14 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Ordered migrations; migration `i` (0-based) brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// SPEC §11: an incident opened by a source's alert keeps the alert's fingerprint (NULL for
 /// oncalld's own checks), so a restart still knows which open incident an alert is.
-const V2: &str = r#"
+const V3: &str = r#"
 ALTER TABLE incidents ADD COLUMN fingerprint TEXT;
 "#;
 
