@@ -9,7 +9,10 @@
 //! - Triggered, escalated and acknowledged pages post it firing (an ack does not resolve: it
 //!   keeps firing until the incident resolves); the resolved page posts `endsAt = now`.
 //!   Re-sending is in [`super::alertmanager_alerts`], run by a task this notifier spawns on
-//!   its first page and that ends when the notifier is dropped (a reload replaces it).
+//!   its first page and that ends when the notifier is dropped. A reload builds a new
+//!   notifier of the same name: it takes over the alerts of the one it replaces (and starts
+//!   re-sending them at once), so a reload does not let Alertmanager time them out. A restart
+//!   starts empty: an open incident's alert is re-sent again from its next page.
 //! - A test page posts an alert of its own (`alertname = "oncalld_test"` with an `instance`
 //!   label), not re-sent: Alertmanager resolves it after 4 × resend.
 //! - A round is delivered when at least one peer answers 2xx. Every peer failing is retried,
@@ -17,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -58,7 +61,30 @@ struct Inner {
     peers: Vec<Peer>,
     context: AlertContext,
     resend: Duration,
-    tracker: Mutex<Tracker>,
+    tracker: Arc<Mutex<Tracker>>,
+}
+
+/// Each alertmanager notifier's alerts by notifier name, while a notifier holds them: what a
+/// reload's new notifier takes over.
+static CARRIED: LazyLock<Mutex<BTreeMap<String, Weak<Mutex<Tracker>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The alerts of the live notifier called `name`, if any, else a new empty set; registered
+/// under `name` for the next reload.
+fn carried_tracker(name: &str, resend: Duration) -> Arc<Mutex<Tracker>> {
+    let Ok(mut carried) = CARRIED.lock() else {
+        return Arc::new(Mutex::new(Tracker::new(resend)));
+    };
+    carried.retain(|_, w| w.strong_count() > 0);
+    let tracker = carried
+        .get(name)
+        .and_then(Weak::upgrade)
+        .unwrap_or_else(|| Arc::new(Mutex::new(Tracker::new(resend))));
+    if let Ok(mut t) = tracker.lock() {
+        t.set_resend(resend);
+    }
+    carried.insert(name.to_string(), Arc::downgrade(&tracker));
+    tracker
 }
 
 pub struct AlertmanagerNotifier {
@@ -68,7 +94,9 @@ pub struct AlertmanagerNotifier {
 
 impl AlertmanagerNotifier {
     /// Checks every URL now, so a typo shows at config load.
-    pub fn new(config: &AlertmanagerConfig, instance: &str) -> Result<Self, String> {
+    /// `name` is the notifier's: a notifier of the same name built by a reload takes over the
+    /// alerts this one keeps alive.
+    pub fn new(name: &str, config: &AlertmanagerConfig, instance: &str) -> Result<Self, String> {
         let peers = config
             .urls
             .iter()
@@ -92,12 +120,16 @@ impl AlertmanagerNotifier {
                 instance: instance.to_string(),
             },
             resend: config.resend,
-            tracker: Mutex::new(Tracker::new(config.resend)),
+            tracker: carried_tracker(name, config.resend),
         };
-        Ok(AlertmanagerNotifier {
+        let notifier = AlertmanagerNotifier {
             inner: Arc::new(inner),
             task_started: AtomicBool::new(false),
-        })
+        };
+        if notifier.tracked() > 0 {
+            notifier.start_task();
+        }
+        Ok(notifier)
     }
 
     /// Incidents whose alert is kept alive (open, or resolved less than 5 minutes ago).

@@ -137,6 +137,11 @@ impl Tracker {
             .collect()
     }
 
+    /// A reload may change `resend`; the alerts kept are the same incidents.
+    pub fn set_resend(&mut self, resend: Duration) {
+        self.resend = resend;
+    }
+
     pub fn len(&self) -> usize {
         self.by_incident.len()
     }

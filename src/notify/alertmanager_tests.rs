@@ -198,3 +198,63 @@ fn a_round_fails_for_good_only_when_every_peer_refused() {
     assert!(e.message().contains("am2:9093: connection refused"), "{e}");
     assert!(round_error(&peers, &[(0, busy), (1, bad)]).is_retryable());
 }
+
+/// Polls until the runtime has `want` live tasks; false after 5 s.
+async fn alive_tasks_become(want: usize) -> bool {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    for _ in 0..100 {
+        if metrics.num_alive_tasks() == want {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_reload_takes_over_the_alerts_and_the_replaced_task_ends() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let config = AlertmanagerConfig {
+        urls: vec![format!("http://127.0.0.1:{port}")],
+        labels: BTreeMap::new(),
+        resend: secs(10),
+        timeout: secs(1),
+    };
+    let name = "am_reload_unit_test";
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let before = metrics.num_alive_tasks();
+    let first = AlertmanagerNotifier::new(name, &config, "h1").unwrap();
+    assert_eq!(metrics.num_alive_tasks(), before, "no task before a page");
+    let err = first
+        .send(&page(PageEvent::Triggered, 17, "HTTP 500"))
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.message().contains("no peer took the alert"), "{err}");
+    assert_eq!(
+        (first.tracked(), metrics.num_alive_tasks()),
+        (1, before + 1)
+    );
+
+    // A reload: the new notifier holds the same alert and re-sends it from now on.
+    let second = AlertmanagerNotifier::new(name, &config, "h1").unwrap();
+    assert_eq!(second.tracked(), 1);
+    assert_eq!(metrics.num_alive_tasks(), before + 2);
+    drop(first);
+    assert!(
+        alive_tasks_become(before + 1).await,
+        "the replaced task lives on"
+    );
+    assert_eq!(second.tracked(), 1);
+    drop(second);
+    assert!(
+        alive_tasks_become(before).await,
+        "a task outlives its notifier"
+    );
+    // Nothing left to take over.
+    let third = AlertmanagerNotifier::new(name, &config, "h1").unwrap();
+    assert_eq!(third.tracked(), 0);
+}

@@ -170,6 +170,7 @@ fn build_one(
                 .with_targets(check_targets(config)),
         ),
         NotifierConfig::Alertmanager(c) => Arc::new(alertmanager::AlertmanagerNotifier::new(
+            name,
             c,
             &config.daemon.instance,
         )?),
