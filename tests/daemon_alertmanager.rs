@@ -2,7 +2,8 @@
 //! `prometheus-alertmanager`): two peers clustered on loopback, two real daemons watching the
 //! same failing HTTP target and paging through both peers — Alertmanager's deduplication
 //! gives exactly one firing notification, and one resolved after the target recovers. And
-//! Alertmanager down while the page is posted: retried by the outbox, delivered once it is up.
+//! Alertmanager down while the page is posted: retried by the outbox, delivered once it is up;
+//! then, acknowledged, kept firing by the notifier's re-sends.
 
 mod am_support;
 mod daemon_paging_support;
@@ -160,4 +161,16 @@ fn alertmanager_down_the_page_is_retried_and_delivered_when_it_is_back() {
     });
     assert_eq!(firing["status"], "firing", "{firing}");
     assert_eq!(firing["alerts"][0]["labels"]["alertname"], "web");
+
+    // Acknowledged, still firing: the notifier's own task re-sends it every `resend` (10 s),
+    // pushing its end out by 4 × resend each time.
+    d.ok(&["ack", "1"]);
+    let ends = |am: &Peer| am.alerts().first().map(|a| a["endsAt"].to_string());
+    let first_end = ends(&am).unwrap();
+    wait("the re-send", Duration::from_secs(15), || {
+        ends(&am).filter(|e| *e != first_end)
+    });
+    let alert = am.alerts().into_iter().next().unwrap();
+    assert_eq!(alert["status"]["state"], "active", "{alert}");
+    assert_eq!(hook.statuses(), ["firing"]);
 }
