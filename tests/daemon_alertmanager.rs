@@ -16,8 +16,9 @@ use am_support::{Peer, Receiver};
 use daemon_paging_support::{messages, wait_incident};
 use daemon_support::{Daemon, Target};
 
-/// One check `web` on `target`; notifier `am` posting to `urls`; step 1 pages it directly.
-fn config(target: &str, urls: &[String]) -> String {
+/// One check `web` on `target`; notifier `am` posting to `urls`, re-sending every `resend`;
+/// step 1 pages it directly.
+fn config(target: &str, urls: &[String], resend: &str) -> String {
     let urls: Vec<String> = urls.iter().map(|u| format!("{u:?}")).collect();
     format!(
         r#"
@@ -34,7 +35,7 @@ timeout = "1s"
 type = "alertmanager"
 urls = [{}]
 labels = {{ team = "ops" }}
-resend = "10s"
+resend = "{resend}"
 timeout = "2s"
 
 [policies.default]
@@ -76,8 +77,10 @@ fn two_hosts_two_peers_one_firing_one_resolved() {
     });
     let target = Target::start();
     let urls = [a.url(), b.url()];
-    let host1 = Daemon::start(&config(&target.url(), &urls));
-    let host2 = Daemon::start(&config(&target.url(), &urls));
+    // A re-send by one host after the other resolved would fire the alert again (the alert is
+    // shared, the latest post wins: README). 1 minute keeps re-sends out of this test.
+    let host1 = Daemon::start(&config(&target.url(), &urls, "1m"));
+    let host2 = Daemon::start(&config(&target.url(), &urls, "1m"));
 
     target.set_status(503);
     wait_incident(&host1);
@@ -137,7 +140,7 @@ fn alertmanager_down_the_page_is_retried_and_delivered_when_it_is_back() {
     let hook = Receiver::start();
     let mut am = Peer::planned();
     let target = Target::start();
-    let d = Daemon::start(&config(&target.url(), &[am.url()]));
+    let d = Daemon::start(&config(&target.url(), &[am.url()], "10s"));
     target.set_status(503);
     assert_eq!(wait_incident(&d), 1);
     let failed = d.wait_for("a failed attempt", Duration::from_secs(10), || {
