@@ -176,4 +176,15 @@ fn alertmanager_down_the_page_is_retried_and_delivered_when_it_is_back() {
     let alert = am.alerts().into_iter().next().unwrap();
     assert_eq!(alert["status"]["state"], "active", "{alert}");
     assert_eq!(hook.statuses(), ["firing"]);
+
+    // A test page is an alert of its own, never the incident's.
+    let v = d.json(&["test-page", "notifier:am"]);
+    assert_eq!(v["deliveries"][0]["delivered"], true, "{v}");
+    let names: Vec<_> = am
+        .alerts()
+        .iter()
+        .map(|a| a["labels"]["alertname"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(names.contains(&"oncalld_test".to_string()), "{names:?}");
+    assert!(names.contains(&"web".to_string()), "{names:?}");
 }
