@@ -163,7 +163,7 @@ async fn metrics_over_tcp_serves_only_metrics() {
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let backend: std::sync::Arc<dyn oncalld::api::Backend> = Recorder::new();
-    let task = tokio::spawn(oncalld::api::serve_metrics(listener, backend, async {
+    let task = tokio::spawn(oncalld::api::serve_tcp(listener, backend, async {
         let _ = rx.await;
     }));
     let get = |uri: &'static str| async move {
@@ -267,7 +267,7 @@ async fn tcp_listener_has_the_same_limits() {
         request_timeout: Duration::from_millis(500),
         ..short_timeouts(4)
     };
-    let task = tokio::spawn(oncalld::api::serve_metrics_with(
+    let task = tokio::spawn(oncalld::api::serve_tcp_with(
         listener,
         backend,
         options,

@@ -32,7 +32,7 @@ fn example_leaves_daemon_paths_to_the_environment() {
     assert_eq!(c.daemon.state_dir, None);
     assert_eq!(c.daemon.socket, None);
     assert_eq!(c.daemon.socket_mode, 0o660);
-    assert_eq!(c.daemon.metrics_listen, None);
+    assert_eq!(c.daemon.listen, None);
 }
 
 #[test]

@@ -146,10 +146,7 @@ fn every_key_is_read() {
     assert_eq!(c.daemon.socket, Some(PathBuf::from("/run/x/oncalld.sock")));
     assert_eq!(c.daemon.socket_mode, 0o600);
     assert_eq!(c.daemon.socket_group.as_deref(), Some("ops"));
-    assert_eq!(
-        c.daemon.metrics_listen,
-        Some("127.0.0.1:9810".parse().unwrap())
-    );
+    assert_eq!(c.daemon.listen, Some("127.0.0.1:9810".parse().unwrap()));
     assert_eq!(c.daemon.time_zone.iana_name(), Some("UTC"));
 
     let web = c.check("web").unwrap();
@@ -451,4 +448,23 @@ fn a_huge_name_is_refused_briefly() {
             .iter()
             .any(|e| e.contains("check[0].name: check name"))
     );
+}
+
+/// `listen` takes IPv4 and IPv6 addresses; `metrics_listen` is its old name (an alias).
+#[test]
+fn listen_and_its_alias() {
+    let listen = |line: &str| parse(&format!("[daemon]\n{line}\n")).daemon.listen;
+    assert_eq!(
+        listen("listen = \"127.0.0.1:9810\""),
+        Some("127.0.0.1:9810".parse().unwrap())
+    );
+    assert_eq!(
+        listen("listen = \"[::1]:9810\""),
+        Some("[::1]:9810".parse().unwrap())
+    );
+    assert_eq!(
+        listen("metrics_listen = \"[::]:9810\""),
+        Some("[::]:9810".parse().unwrap())
+    );
+    assert_eq!(listen(""), None);
 }

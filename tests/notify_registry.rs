@@ -21,7 +21,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
             socket: None,
             socket_mode: 0o660,
             socket_group: None,
-            metrics_listen: None,
+            listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
         },

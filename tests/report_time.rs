@@ -173,7 +173,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
             socket: None,
             socket_mode: 0o660,
             socket_group: None,
-            metrics_listen: None,
+            listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
         },

@@ -32,6 +32,16 @@ use super::server::ServeOptions;
 /// Largest request head (hyper's read buffer; its minimum is 8 KiB).
 pub(super) const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// What happens to a body longer than [`MAX_BODY_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Oversized {
+    /// Answered 413 (the socket API: a client is told to send less).
+    Refuse,
+    /// Cut: the request is handled with the first [`MAX_BODY_BYTES`] and the connection closed
+    /// after the answer (the TCP listener: a cron job piping a long log still pings).
+    Cut,
+}
+
 /// What the accept loop knows of a live connection.
 #[derive(Debug, Default)]
 pub(super) struct ConnState {
@@ -83,6 +93,7 @@ struct Ctx {
     state: Arc<ConnState>,
     /// The peer's uid on the Unix socket (`None` over TCP: no actor, nothing mutating).
     uid: Option<u32>,
+    oversized: Oversized,
     actor: OnceCell<Actor>,
     /// When the connection became ready for its current request.
     ready_at: Mutex<Instant>,
@@ -93,6 +104,7 @@ struct Ctx {
 pub(super) async fn serve_conn<I>(
     io: I,
     uid: Option<u32>,
+    oversized: Oversized,
     router: Router,
     options: ServeOptions,
     state: Arc<ConnState>,
@@ -105,6 +117,7 @@ pub(super) async fn serve_conn<I>(
         options,
         state: state.clone(),
         uid,
+        oversized,
         actor: OnceCell::new(),
         ready_at: Mutex::new(Instant::now()),
     });
@@ -152,7 +165,7 @@ impl Ctx {
     async fn handle(&self, req: Request<Incoming>) -> Response {
         let deadline = self.ready_at() + self.options.request_timeout;
         let (parts, body) = req.into_parts();
-        let bytes = match read_body(body, deadline).await {
+        let (bytes, cut) = match read_body(body, deadline, self.oversized).await {
             Ok(b) => b,
             Err(late) if late.status == 408 => return closing(late),
             Err(refusal) => return refusal.into_response(),
@@ -166,10 +179,16 @@ impl Ctx {
             req.extensions_mut().insert(actor.clone());
         }
         let mut router = self.router.clone();
-        let response = match tower_service::Service::call(&mut router, req).await {
+        let mut response = match tower_service::Service::call(&mut router, req).await {
             Ok(r) => r,
             Err(never) => match never {},
         };
+        if cut {
+            // The rest of the body was not read: this connection cannot carry another request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Ok(mut at) = self.ready_at.lock() {
             *at = Instant::now();
         }
@@ -184,12 +203,18 @@ impl Ctx {
     }
 }
 
-/// The whole body, at most [`MAX_BODY_BYTES`], by `deadline`; otherwise the error to answer.
+/// The whole body, at most [`MAX_BODY_BYTES`], by `deadline`, and whether it was cut;
+/// otherwise the error to answer.
 ///
-/// Past the limit, up to [`DRAIN_BYTES`] more are read and thrown away before answering 413:
-/// a client still writing its body would otherwise be reset (unread data on close) and never
-/// see why. Memory stays bounded by the limit either way.
-async fn read_body(mut body: Incoming, deadline: Instant) -> Result<Bytes, ApiError> {
+/// Past the limit, up to [`DRAIN_BYTES`] more are read and thrown away before answering (413,
+/// or the request with its body cut): a client still writing its body would otherwise be reset
+/// (unread data on close) and never see the answer. Memory stays bounded by the limit either
+/// way; beyond the drain, the connection is closed after the answer.
+async fn read_body(
+    mut body: Incoming,
+    deadline: Instant,
+    oversized: Oversized,
+) -> Result<(Bytes, bool), ApiError> {
     let mut total = 0usize;
     let mut kept = Vec::new();
     let read = async {
@@ -199,21 +224,22 @@ async fn read_body(mut body: Incoming, deadline: Instant) -> Result<Bytes, ApiEr
             let Ok(data) = frame.into_data() else {
                 continue; // trailers
             };
+            let room = MAX_BODY_BYTES.saturating_sub(kept.len());
+            kept.extend_from_slice(&data[..data.len().min(room)]);
             total = total.saturating_add(data.len());
-            if total <= MAX_BODY_BYTES {
-                kept.extend_from_slice(&data);
-            } else if total > MAX_BODY_BYTES + DRAIN_BYTES {
+            if total > MAX_BODY_BYTES + DRAIN_BYTES {
                 break;
             }
         }
         Ok(())
     };
     let outcome = tokio::time::timeout_at(deadline, read).await;
-    if total > MAX_BODY_BYTES {
+    let cut = total > MAX_BODY_BYTES;
+    if cut && oversized == Oversized::Refuse {
         return Err(too_large());
     }
     match outcome {
-        Ok(Ok(())) => Ok(Bytes::from(kept)),
+        Ok(Ok(())) => Ok((Bytes::from(kept), cut)),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ApiError::new(
             408,

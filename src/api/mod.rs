@@ -5,6 +5,7 @@
 //! - [`types`]: the JSON shapes (docs/API.md shows each with a curl example).
 //! - [`server`] / [`routes`]: binding the socket, the connection table and request deadline
 //!   (SPEC §9), and the axum router that validates requests before calling the backend.
+//! - [`tcp`]: the TCP listener's router (SPEC §10): `/metrics` and the heartbeat pings.
 //! - [`limits`]: what a request may ask the daemon to keep (silences, text lengths).
 //! - [`actor`]: the peer's uid from SO_PEERCRED, its user name looked up off the accept loop.
 //! - [`client`]: a small HTTP/1.1 client over the socket for the CLI.
@@ -18,13 +19,13 @@ pub mod parse;
 pub mod routes;
 pub mod server;
 pub mod socket;
+pub mod tcp;
 pub mod types;
 
 pub use backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 pub use client::{Client, ClientError};
 pub use server::{
-    Actor, BindError, ServeOptions, bind, serve, serve_metrics, serve_metrics_tcp,
-    serve_metrics_with, serve_with,
+    Actor, BindError, ServeOptions, bind, serve, serve_tcp, serve_tcp_with, serve_with,
 };
 
 use std::path::PathBuf;

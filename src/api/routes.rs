@@ -74,21 +74,11 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .with_state(backend)
 }
 
-/// Only `GET /metrics`: what `metrics_listen` serves over TCP (no actor, nothing mutating).
-pub fn metrics_router(backend: Arc<dyn Backend>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(backend)
-}
-
-async fn not_found() -> ApiError {
+pub(super) async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint (see docs/API.md)")
 }
 
-async fn method_not_allowed() -> ApiError {
+pub(super) async fn method_not_allowed() -> ApiError {
     ApiError::new(405, "method not allowed on this endpoint")
 }
 
@@ -316,7 +306,8 @@ async fn test_page(
     ok(b.test_page(target, actor.label()).await?)
 }
 
-async fn metrics(State(b): AppState) -> Reply {
+/// `GET /metrics`, on the socket and on the TCP listener ([`super::tcp`]).
+pub(super) async fn metrics(State(b): AppState) -> Reply {
     let text = b.metrics().await?;
     Ok((
         [(

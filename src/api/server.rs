@@ -1,4 +1,4 @@
-//! Serving the router on the Unix socket (and `/metrics` on TCP), with the limits that keep a
+//! Serving the router on the Unix socket (and [`super::tcp`]'s on TCP), with the limits that keep a
 //! slow, idle or abusive client from starving the daemon (SPEC §9):
 //!
 //! - **Request deadline.** A request's head and its body must both arrive within
@@ -20,7 +20,6 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -32,9 +31,9 @@ use tokio::task::JoinSet;
 
 pub use super::actor::Actor;
 use super::backend::Backend;
-use super::conn::{ConnState, serve_conn};
-use super::routes;
+use super::conn::{ConnState, Oversized, serve_conn};
 pub use super::socket::{BindError, bind};
+use super::{routes, tcp};
 
 /// Connection limits; [`ServeOptions::default`] is what the daemon uses (on the socket and on
 /// the TCP listener alike).
@@ -82,45 +81,39 @@ pub async fn serve_with(
     accept_loop(listener, routes::router(backend), options, shutdown).await
 }
 
-/// `GET /metrics` only, over TCP, for `daemon.metrics_listen` (Prometheus scrapes it).
-pub async fn serve_metrics_tcp(
-    addr: SocketAddr,
-    backend: Arc<dyn Backend>,
-    shutdown: impl Future<Output = ()>,
-) -> io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    serve_metrics(listener, backend, shutdown).await;
-    Ok(())
-}
-
-/// [`serve_metrics_tcp`] on a listener bound by the caller (tests bind port 0).
-pub async fn serve_metrics(
+/// The TCP listener of SPEC §10 (`daemon.listen`): [`super::tcp::router`]'s routes only
+/// (`/metrics`, the heartbeat pings), never the control API, with the same limits as the
+/// socket. Over-long bodies are cut rather than refused (413 on the socket).
+pub async fn serve_tcp(
     listener: TcpListener,
     backend: Arc<dyn Backend>,
     shutdown: impl Future<Output = ()>,
 ) {
-    serve_metrics_with(listener, backend, ServeOptions::default(), shutdown).await
+    serve_tcp_with(listener, backend, ServeOptions::default(), shutdown).await
 }
 
-/// [`serve_metrics`] with explicit limits (the same ones as the socket by default).
-pub async fn serve_metrics_with(
+/// [`serve_tcp`] with explicit limits (the same ones as the socket by default).
+pub async fn serve_tcp_with(
     listener: TcpListener,
     backend: Arc<dyn Backend>,
     options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) {
-    accept_loop(listener, routes::metrics_router(backend), options, shutdown).await
+    accept_loop(listener, tcp::router(backend), options, shutdown).await
 }
 
 /// What the accept loop needs from a listener: the stream and, on the Unix socket, the peer's
 /// uid (a getsockopt; the name lookup happens later, off the loop).
 trait Accept {
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// What becomes of a body over the size limit.
+    const OVERSIZED: Oversized;
     fn accept_conn(&self) -> impl Future<Output = io::Result<(Self::Io, Option<u32>)>> + Send;
 }
 
 impl Accept for UnixListener {
     type Io = UnixStream;
+    const OVERSIZED: Oversized = Oversized::Refuse;
     async fn accept_conn(&self) -> io::Result<(UnixStream, Option<u32>)> {
         let (stream, _) = self.accept().await?;
         let uid = Actor::peer_uid(&stream)?;
@@ -130,8 +123,11 @@ impl Accept for UnixListener {
 
 impl Accept for TcpListener {
     type Io = tokio::net::TcpStream;
+    const OVERSIZED: Oversized = Oversized::Cut;
     async fn accept_conn(&self) -> io::Result<(Self::Io, Option<u32>)> {
         let (stream, _) = self.accept().await?;
+        // Answers go out whole at once: never hold a segment back waiting for an ACK.
+        let _ = stream.set_nodelay(true);
         Ok((stream, None))
     }
 }
@@ -204,7 +200,15 @@ async fn accept_loop<L: Accept>(
             }
             t.insert(state.clone())
         };
-        let conn = serve_conn(io, uid, router.clone(), options, state, stop_rx.clone());
+        let conn = serve_conn(
+            io,
+            uid,
+            L::OVERSIZED,
+            router.clone(),
+            options,
+            state,
+            stop_rx.clone(),
+        );
         let table = table.clone();
         conns.spawn(async move {
             conn.await;

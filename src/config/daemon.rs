@@ -17,7 +17,7 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
         socket: None,
         socket_mode: 0o660,
         socket_group: None,
-        metrics_listen: None,
+        listen: None,
         time_zone: TimeZone::system(),
         instance: String::new(),
     };
@@ -42,19 +42,7 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
     if let Some(n) = t.get("socket_group") {
         d.socket_group = n.non_empty_str(sink).map(str::to_string);
     }
-    if let Some(n) = t.get("metrics_listen") {
-        if let Some(s) = n.str(sink) {
-            match s.parse::<SocketAddr>() {
-                Ok(a) => d.metrics_listen = Some(a),
-                Err(_) => n.error(
-                    sink,
-                    format!(
-                        "invalid metrics_listen {s:?}: expected IP:port like \"127.0.0.1:9810\""
-                    ),
-                ),
-            }
-        }
-    }
+    listen(&mut t, sink, &mut d);
     if let Some(n) = t.get("time_zone") {
         if let Some(tz) = values::time_zone(&n, sink) {
             d.time_zone = tz;
@@ -73,6 +61,37 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
     .unwrap_or_else(host_name);
     t.finish(sink);
     d
+}
+
+/// `listen`, or its old name `metrics_listen` (an alias; giving both is an error, reported at
+/// the second one).
+fn listen(t: &mut Table<'_>, sink: &mut Sink, d: &mut DaemonConfig) {
+    let new = t.get("listen");
+    let old = t.get("metrics_listen");
+    let (n, key) = match (new, old) {
+        (Some(a), Some(b)) => {
+            let second = if b.span.start > a.span.start { b } else { a };
+            second.error(
+                sink,
+                "listen and metrics_listen are the same setting (metrics_listen is the old name): give only listen",
+            );
+            return;
+        }
+        (Some(n), None) => (n, "listen"),
+        (None, Some(n)) => (n, "metrics_listen"),
+        (None, None) => return,
+    };
+    if let Some(s) = n.str(sink) {
+        match s.parse::<SocketAddr>() {
+            Ok(a) => d.listen = Some(a),
+            Err(_) => n.error(
+                sink,
+                format!(
+                    "invalid {key} {s:?}: expected IP:port like \"127.0.0.1:9810\" or \"[::1]:9810\""
+                ),
+            ),
+        }
+    }
 }
 
 /// Longest `instance`: it is part of PagerDuty's `dedup_key`, at most 255 characters.

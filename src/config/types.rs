@@ -43,7 +43,8 @@ pub struct DaemonConfig {
     /// Permission bits of the socket file; default 0o660.
     pub socket_mode: u32,
     pub socket_group: Option<String>,
-    pub metrics_listen: Option<SocketAddr>,
+    /// `listen` (alias `metrics_listen`): the TCP listener of SPEC §10 (`/metrics`, `/ping/...`).
+    pub listen: Option<SocketAddr>,
     /// Zone times are shown in, and the default for schedules. Default: the system's.
     pub time_zone: TimeZone,
     /// This daemon's name towards fleet services (PagerDuty `source` and `dedup_key`).

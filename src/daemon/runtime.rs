@@ -38,7 +38,7 @@ pub enum StartError {
     Notifiers(String),
     #[error("socket {path}: {message}")]
     Socket { path: PathBuf, message: String },
-    #[error("metrics_listen {addr}: {message}")]
+    #[error("listen {addr}: {message}")]
     Metrics { addr: String, message: String },
 }
 

@@ -1,4 +1,4 @@
-//! The socket API (and the optional TCP metrics listener) as the daemon runs them.
+//! The socket API (and the optional TCP listener, `daemon.listen`) as the daemon runs them.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ pub struct ApiHandle {
     tasks: Vec<JoinHandle<()>>,
 }
 
-/// Bind the socket (and `metrics_listen`), then serve in the background. The socket accepts
+/// Bind the socket (and `listen`), then serve in the background. The socket accepts
 /// connections when this returns.
 pub async fn start_api(
     config: &Config,
@@ -42,7 +42,7 @@ pub async fn start_api(
     let until = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    if let Some(addr) = config.daemon.metrics_listen {
+    if let Some(addr) = config.daemon.listen {
         let tcp = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| StartError::Metrics {
@@ -52,7 +52,7 @@ pub async fn start_api(
         let b = backend.clone();
         let rx = stopped.clone();
         tasks.push(tokio::spawn(async move {
-            api::server::serve_metrics(tcp, b, until(rx)).await
+            api::server::serve_tcp(tcp, b, until(rx)).await
         }));
     }
     tasks.push(tokio::spawn(api::server::serve(

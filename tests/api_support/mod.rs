@@ -36,7 +36,13 @@ pub struct Recorder {
     pub report_text: Mutex<Option<String>>,
     /// Replaces the two built-in checks when set (benchmarks use thousands).
     pub checks: Mutex<Option<Vec<CheckView>>>,
+    /// Every ping `ping` accepted (for [`PING_TOKEN`]), in order.
+    pub pings: Mutex<Vec<Ping>>,
 }
+
+/// The one heartbeat token the recorder knows: check [`PING_CHECK`].
+pub const PING_TOKEN: &str = "b9f0c6d2a1e84c57";
+pub const PING_CHECK: &str = "nightly-backup";
 
 pub fn t0() -> Timestamp {
     "2026-11-25T21:00:00Z".parse().unwrap()
@@ -73,6 +79,10 @@ impl Recorder {
             message: "HTTP 500 from https://example.com/".into(),
         }];
         Arc::new(r)
+    }
+
+    pub fn pings(&self) -> Vec<Ping> {
+        self.pings.lock().unwrap().clone()
     }
 
     pub fn calls(&self) -> Vec<String> {
@@ -339,6 +349,67 @@ impl Backend for Recorder {
         ready(Ok(
             "oncalld_probes_total{check=\"website\",result=\"ok\"} 3\n".into(),
         ))
+    }
+    fn ping(&self, target: PingTarget, ping: Ping) -> BoxFuture<'_, ApiResult<PingOutcome>> {
+        let known = match &target {
+            PingTarget::Token(t) => t == PING_TOKEN,
+            PingTarget::Check(c) => c == PING_CHECK,
+        };
+        // Never the token itself, like the daemon's logs.
+        self.log(format!("ping known={known} {:?}", ping.kind));
+        if !known {
+            return ready(Err(ApiError::not_found(
+                "no heartbeat check has this token",
+            )));
+        }
+        let state = match ping.kind {
+            PingKind::Success => "UP",
+            PingKind::Fail { .. } => "DOWN",
+            PingKind::Start | PingKind::Log => "NEW",
+        };
+        self.pings.lock().unwrap().push(ping);
+        ready(Ok(PingOutcome {
+            check: PING_CHECK.into(),
+            state: state.into(),
+        }))
+    }
+}
+
+/// The TCP listener ([`oncalld::api::serve_tcp_with`]) on `addr` (port 0 picks one).
+pub struct RunningTcp {
+    pub addr: std::net::SocketAddr,
+    pub backend: Arc<Recorder>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningTcp {
+    pub async fn start(addr: &str, backend: Arc<Recorder>, options: ServeOptions) -> RunningTcp {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let b: Arc<dyn Backend> = backend.clone();
+        let task = tokio::spawn(oncalld::api::serve_tcp_with(listener, b, options, async {
+            let _ = rx.await;
+        }));
+        RunningTcp {
+            addr,
+            backend,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    /// `http://ADDR` (IPv6 in brackets).
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
     }
 }
 

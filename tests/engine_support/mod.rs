@@ -61,7 +61,7 @@ impl Cfg {
                 socket: None,
                 socket_mode: 0o660,
                 socket_group: None,
-                metrics_listen: None,
+                listen: None,
                 time_zone: TimeZone::UTC,
                 instance: "test-host".into(),
             },

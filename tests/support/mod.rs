@@ -241,3 +241,51 @@ async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         }
     }
 }
+
+/// `n` requests `GET path` one after the other on one keep-alive connection to `addr`, each
+/// answered `expect` (panics otherwise; 10 s read timeout); returns the slowest round trip.
+pub fn get_loop(addr: SocketAddr, path: &str, n: usize, expect: u16) -> Duration {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut slowest = Duration::ZERO;
+    for _ in 0..n {
+        let t = std::time::Instant::now();
+        stream.write_all(request.as_bytes()).unwrap();
+        assert_eq!(read_response(&mut reader), expect);
+        slowest = slowest.max(t.elapsed());
+    }
+    slowest
+}
+
+/// The status of one HTTP/1.1 response with a Content-Length body (the body is skipped).
+fn read_response(r: &mut impl BufRead) -> u16 {
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut len = 0usize;
+    loop {
+        line.clear();
+        assert!(
+            r.read_line(&mut line).unwrap() > 0,
+            "connection closed mid-answer"
+        );
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            len = v.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).unwrap();
+    status
+}

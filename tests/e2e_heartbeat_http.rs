@@ -1,0 +1,161 @@
+//! Heartbeat checks pinged over HTTP end to end (SPEC §10): the real daemon with
+//! `daemon.listen`, pinged with the real `curl` the way a crontab line does it.
+//!
+//! Needs `type = "heartbeat"` checks in the build; where the config refuses them, the test
+//! prints a note and returns (the listener alone is covered by tests/daemon_listen.rs).
+
+mod daemon_support;
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use daemon_support::{BIN, Daemon};
+use serde_json::Value;
+
+const JOB_TOKEN: &str = "job-token-0123456789";
+
+fn config() -> String {
+    format!(
+        r#"
+[[check]]
+name = "job"
+type = "heartbeat"
+token = "{JOB_TOKEN}"
+period = "1h"
+grace = "1h"
+
+[notifiers.log]
+type = "console"
+
+[people.alice]
+notify = [{{ via = "log" }}]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["person:alice"]
+escalate_after = "1h"
+"#
+    )
+}
+
+/// `curl -fsS -m 10 --retry 5 [extra..] URL`: stdout, or a panic.
+fn curl_ok(extra: &[&str], url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-fsS", "-m", "10", "--retry", "5"])
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("curl is installed");
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn code(url: &str) -> String {
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "-m",
+            "10",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            url,
+        ])
+        .output()
+        .expect("curl is installed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn job(d: &Daemon) -> Value {
+    let status = d.json(&["status"]);
+    status["checks"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "job"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no check job in {status}"))
+}
+
+fn open_incident(d: &Daemon) -> Option<u64> {
+    let status = d.json(&["status"]);
+    status["incidents"]
+        .as_array()?
+        .iter()
+        .find(|i| i["check"] == "job")
+        .and_then(|i| i["id"].as_u64())
+}
+
+/// Whether this build knows heartbeat checks (`check-config` accepts the file).
+fn heartbeats_supported(d: &Daemon) -> bool {
+    let out = Command::new(BIN)
+        .args(["check-config", "-c"])
+        .arg(&d.config)
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+#[test]
+fn curl_pings_drive_a_heartbeat_check() {
+    let mut d = Daemon::unstarted(&config(), "UTC");
+    if !heartbeats_supported(&d) {
+        println!("NOTE: this build has no heartbeat checks; test skipped");
+        return;
+    }
+    let port = support::free_port();
+    let file = std::fs::read_to_string(&d.config).unwrap();
+    let file = file.replacen(
+        "time_zone = \"UTC\"\n",
+        &format!("time_zone = \"UTC\"\nlisten = \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    std::fs::write(&d.config, file).unwrap();
+    let log = std::fs::File::create(&d.log).unwrap();
+    d.spawn_with(log.into(), "debug");
+    let url = |suffix: &str| format!("http://127.0.0.1:{port}/ping/{JOB_TOKEN}{suffix}");
+    assert_eq!(job(&d)["state"], "NEW");
+
+    assert_eq!(curl_ok(&[], &url("")), "OK");
+    assert_eq!(job(&d)["state"], "UP");
+
+    // Exit code 2 with the job's output: DOWN at once, the first line the summary.
+    let mut body = b"disk full\nrsync: error 23\n".to_vec();
+    body.resize(20_000, b'x');
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.log");
+    std::fs::write(&file, &body).unwrap();
+    let data = format!("@{}", file.display());
+    assert_eq!(curl_ok(&["--data-binary", &data], &url("/2")), "OK");
+    let id = d.wait_for("an incident", Duration::from_secs(3), || open_incident(&d));
+    let shown = d.json(&["show", &id.to_string()]);
+    assert_eq!(shown["incident"]["summary"], "disk full", "{shown}");
+    assert!(d.ok(&["show", &id.to_string()]).contains("rsync: error 23"));
+
+    // HEAD /0 is a success: resolved.
+    let head = curl_ok(&["-I"], &url("/0"));
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    d.wait_for("resolved", Duration::from_secs(3), || {
+        open_incident(&d).is_none().then_some(())
+    });
+
+    // A run with its id: start, then success; /log changes nothing.
+    let rid = "?rid=4b1a3b8c-9d0e-4f5a-8b6c-7d8e9f0a1b2c";
+    assert_eq!(curl_ok(&[], &url(&format!("/start{rid}"))), "OK");
+    assert_eq!(curl_ok(&[], &url(rid)), "OK");
+    assert_eq!(curl_ok(&["--data-binary", "note"], &url("/log")), "OK");
+    assert_eq!(job(&d)["state"], "UP");
+    assert_eq!(open_incident(&d), None);
+
+    let other = format!("http://127.0.0.1:{port}/ping/no-such-token-0123456789");
+    assert_eq!(code(&other), "404");
+    assert_eq!(code(&url("/256")), "400");
+    d.stop();
+    let log = d.log_text();
+    assert!(!log.contains(JOB_TOKEN), "a token was logged:\n{log}");
+    assert!(!log.contains("no-such-token"), "a token was logged:\n{log}");
+}
