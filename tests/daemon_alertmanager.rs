@@ -100,6 +100,8 @@ fn two_hosts_two_peers_one_firing_one_resolved() {
     assert_eq!(alert["labels"]["team"], "ops");
     assert_eq!(alert["labels"].as_object().unwrap().len(), 3, "{alert}");
     assert_eq!(alert["annotations"]["incident"], "1");
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    assert_eq!(alert["annotations"]["instance"], host.as_str());
     assert!(
         alert["annotations"]["summary"]
             .as_str()
