@@ -112,7 +112,7 @@ fn two_hosts_two_peers_one_firing_one_resolved() {
     assert_eq!(a.alerts().len(), 1, "{:?}", a.alerts());
     assert_eq!(b.alerts().len(), 1, "{:?}", b.alerts());
 
-    // Past the second peer's turn (peer timeout 2 s): it saw the first peer's notification
+    // Past the second peer's turn (peer timeout 1 s): it saw the first peer's notification
     // in the gossiped log and stayed quiet. (Recovering sooner would change the alert under
     // its feet, and it would rightly notify the firing state it has not seen sent.)
     std::thread::sleep(Duration::from_secs(3));
@@ -124,8 +124,8 @@ fn two_hosts_two_peers_one_firing_one_resolved() {
             .contains(&"resolved".to_string())
             .then_some(())
     });
-    // Past the second peer's wait (peer timeout 2 s) and a few group intervals: no duplicate.
-    std::thread::sleep(Duration::from_secs(4));
+    // Past the second peer's wait (peer timeout 1 s): no duplicate.
+    std::thread::sleep(Duration::from_secs(3));
     assert_eq!(
         hook.statuses(),
         ["firing", "resolved"],
@@ -170,6 +170,10 @@ fn alertmanager_down_the_page_is_retried_and_delivered_when_it_is_back() {
     // Acknowledged, still firing: the notifier's own task re-sends it every `resend` (10 s),
     // pushing its end out by 4 × resend each time.
     d.ok(&["ack", "1"]);
+    d.wait_for("the ack's page delivered", Duration::from_secs(10), || {
+        let done = messages(&d, 1, "delivery");
+        (done.iter().filter(|m| m.ends_with("delivered")).count() == 2).then_some(())
+    });
     let ends = |am: &Peer| am.alerts().first().map(|a| a["endsAt"].to_string());
     let first_end = ends(&am).unwrap();
     wait("the re-send", Duration::from_secs(15), || {

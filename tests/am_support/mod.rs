@@ -57,7 +57,7 @@ impl Peer {
                 "--cluster.listen-address=127.0.0.1:{}",
                 self.cluster
             ))
-            .args(["--cluster.peer-timeout=2s", "--cluster.settle-timeout=1s"])
+            .args(["--cluster.peer-timeout=1s", "--cluster.settle-timeout=1s"])
             .args([
                 "--cluster.gossip-interval=100ms",
                 "--cluster.pushpull-interval=1s",
@@ -121,12 +121,15 @@ impl Drop for Peer {
     }
 }
 
-/// Everything to one webhook receiver: notify 1 s after the first alert, 1 s between
-/// updates, no repeats within a test.
+/// Everything to one webhook receiver: notify 1 s after the first alert, 5 s between
+/// updates, no repeats within a test. The second peer sends after its 1 s wait unless the
+/// gossiped log says the first one did; a group interval well above that wait keeps a
+/// change (the resolve) from landing inside it — Alertmanager would then, by design, send
+/// the firing state it flushed before the resolve, a stale duplicate.
 fn route_config(hook_url: &str) -> String {
     format!(
         "route:\n  receiver: hook\n  group_by: ['alertname']\n  group_wait: 1s\n  \
-         group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    \
+         group_interval: 5s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    \
          webhook_configs:\n      - url: '{hook_url}'\n        send_resolved: true\n"
     )
 }
