@@ -29,18 +29,18 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "checks.example.toml: OK (5 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)\n"
+        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)\n"
     );
     // The example pages through the console notifier only (it needs no network): the lint
     // says so for each check, and nothing else.
     let stderr = text(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 6, "{stderr}");
+    assert_eq!(lines.len(), 7, "{stderr}");
     assert!(
-        lines[0].starts_with("checks.example.toml:58:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        lines[0].starts_with("checks.example.toml:60:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
         "{stderr}"
     );
-    assert_eq!(lines[5], "5 warnings");
+    assert_eq!(lines[6], "6 warnings");
 }
 
 /// A rotation that starts in 2199 (legal), a person no policy reaches, a policy to a console.
@@ -137,7 +137,7 @@ fn config_path_comes_from_the_environment_without_c() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(": OK (5 checks"));
+    assert!(text(&out.stdout).contains(": OK (6 checks"));
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn json_summary_and_json_errors() {
     assert_eq!(v["valid"], true);
     assert_eq!(
         (v["checks"].as_u64(), v["people"].as_u64()),
-        (Some(5), Some(2))
+        (Some(6), Some(2))
     );
     assert_eq!(
         (v["schedules"].as_u64(), v["policies"].as_u64()),

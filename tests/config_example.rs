@@ -16,14 +16,17 @@ fn example() -> config::Config {
 #[test]
 fn example_loads_with_its_counts() {
     let c = example();
-    assert_eq!(c.checks.len(), 5);
+    assert_eq!(c.checks.len(), 6);
     assert_eq!(c.people.len(), 2);
     assert_eq!(c.schedules.len(), 1);
     assert_eq!(c.policies.len(), 1);
     assert_eq!(c.notifiers.len(), 5);
     assert_eq!(c.periods.len(), 1);
     let kinds: Vec<_> = c.checks.iter().map(|k| k.probe.kind()).collect();
-    assert_eq!(kinds, ["disk", "process", "http", "tcp", "command"]);
+    assert_eq!(
+        kinds,
+        ["disk", "process", "http", "tcp", "command", "heartbeat"]
+    );
 }
 
 #[test]
@@ -47,6 +50,8 @@ fn example_checks_only_touch_this_machine() {
             }
             ProbeConfig::Process { process, .. } => assert_eq!(process, "oncalld"),
             ProbeConfig::Command { command } => assert_eq!(command[0], "/bin/sh"),
+            // Pinged by `oncalld ping NAME` in the README's walk-through; touches nothing.
+            ProbeConfig::Heartbeat(_) => {}
         }
         assert!(
             check.interval <= Duration::from_secs(30),

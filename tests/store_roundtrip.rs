@@ -2,10 +2,12 @@
 
 mod store_support;
 
+use oncalld::api::types::PingKind;
 use oncalld::core::check_state::CheckState;
 use oncalld::core::escalation::Recipient;
+use oncalld::core::heartbeat::{HbState, LastPing};
 use oncalld::core::model::{DeliveryOutcome, EventKind, IncidentState};
-use oncalld::store::{Batch, IncidentFilter, PageStatus, Store, TimelineEntry};
+use oncalld::store::{Batch, HeartbeatRow, IncidentFilter, PageStatus, Store, TimelineEntry};
 use store_support::*;
 
 fn full_batch() -> Batch {
@@ -53,6 +55,26 @@ fn full_batch() -> Batch {
         check_states: vec![
             check_state_row("website", CheckState::Down, 5),
             check_state_row("db", CheckState::Failing { attempt: 2 }, 100),
+        ],
+        heartbeats: vec![
+            HeartbeatRow {
+                check: "backup".into(),
+                state: HbState::Down,
+                last_ping: Some(LastPing {
+                    at: t(30),
+                    kind: PingKind::Fail { exit_code: Some(2) },
+                    message: "disk full".into(),
+                }),
+                last_success: Some(t(10)),
+                started: Some(t(20)),
+            },
+            HeartbeatRow {
+                check: "new".into(),
+                state: HbState::New,
+                last_ping: None,
+                last_success: None,
+                started: None,
+            },
         ],
     }
 }
@@ -112,6 +134,7 @@ fn every_type_round_trips_across_a_reopen() {
     let mut states = batch.check_states.clone();
     states.sort_by(|a, b| a.check.cmp(&b.check));
     assert_eq!(store.check_states().unwrap(), states);
+    assert_eq!(store.heartbeats().unwrap(), batch.heartbeats);
 }
 
 #[test]

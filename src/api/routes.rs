@@ -18,7 +18,9 @@ use super::backend::{ApiError, Backend, IncidentFilter, ReloadOutcome};
 use super::limits::{MAX_NAME_BYTES, MAX_PATTERN_BYTES, check_len, check_silence_room, check_text};
 use super::parse::{parse_duration, parse_id, parse_timestamp};
 use super::server::Actor;
-use super::types::{ErrorBody, MessageBody, NoteBody, ReloadView, SilenceBody, TestPageBody};
+use super::types::{
+    ErrorBody, MessageBody, NoteBody, Ping, PingTarget, ReloadView, SilenceBody, TestPageBody,
+};
 
 /// Largest request body accepted; anything bigger is answered 413 without being read whole.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -53,6 +55,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/v1/status", get(status))
         .route("/v1/checks", get(checks))
         .route("/v1/checks/{name}", get(check))
+        .route("/v1/checks/{name}/ping", post(ping))
         .route("/v1/incidents", get(incidents))
         .route("/v1/incidents/{id}", get(incident))
         .route("/v1/incidents/{id}/ack", post(ack))
@@ -114,6 +117,23 @@ async fn checks(State(b): AppState) -> Reply {
 async fn check(State(b): AppState, Path(name): Path<String>) -> Reply {
     check_len("a check name", &name, MAX_NAME_BYTES)?;
     ok(b.check(name).await?)
+}
+
+/// `oncalld ping NAME`: a heartbeat ping by check name (the socket's peers are trusted). The
+/// body beyond 10,000 bytes is cut by the backend, not refused (SPEC §10).
+async fn ping(
+    State(b): AppState,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    check_len("a check name", &name, MAX_NAME_BYTES)?;
+    let ping: Ping = json_body(body, None)?;
+    check_len(
+        "the rid",
+        ping.rid.as_deref().unwrap_or_default(),
+        MAX_NAME_BYTES,
+    )?;
+    ok(b.ping(PingTarget::Check(name), ping).await?)
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@ pub struct CheckView {
     pub kind: String,
     /// What it probes, in one string (URL, address, process name, path, command line).
     pub target: String,
-    /// "UP", "FAILING" or "DOWN".
+    /// "UP", "FAILING" or "DOWN"; "NEW" for a heartbeat check never pinged.
     pub state: String,
     /// Consecutive failures so far while FAILING (0 when UP).
     pub attempt: u32,
@@ -29,6 +29,12 @@ pub struct CheckView {
     pub last_at: Option<Timestamp>,
     /// A silence currently matches this check (it is probed, but pages nobody).
     pub silenced: bool,
+    /// Heartbeat checks: when the last ping (of any kind) came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ping: Option<Timestamp>,
+    /// Heartbeat checks: when the next success is expected (late after this + grace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_next: Option<Timestamp>,
 }
 
 /// One incident without its timeline.

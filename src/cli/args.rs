@@ -164,6 +164,30 @@ pub enum Command {
     },
     /// Re-read the config (same as SIGHUP); prints the errors if it is invalid
     Reload(ClientArgs),
+    /// Ping a heartbeat check (success unless --start, --fail or --exit N); exit 1 for an
+    /// unknown check or one that is not a heartbeat
+    Ping {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The heartbeat check's name
+        name: String,
+        /// A run started: DOWN if no success or failure follows within the check's grace
+        #[arg(long, conflicts_with_all = ["fail", "exit"])]
+        start: bool,
+        /// The run failed: DOWN at once
+        #[arg(long, conflicts_with = "exit")]
+        fail: bool,
+        /// The run's exit code: 0 is a success, 1-255 a failure
+        #[arg(long, value_name = "N")]
+        exit: Option<u8>,
+        /// Only record the message on the check's history (no state change)
+        #[arg(long, conflicts_with_all = ["start", "fail", "exit"])]
+        log: bool,
+        /// Text kept with the ping: its first line is the check's message (at most 10,000
+        /// bytes are kept)
+        #[arg(short = 'm', long = "message", value_name = "TEXT")]
+        message: Option<String>,
+    },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
 }

@@ -7,6 +7,7 @@ mod check_config;
 pub mod incident;
 pub mod oncall;
 pub mod output;
+pub mod ping;
 pub mod probe;
 pub mod remote;
 pub mod silence;
@@ -45,6 +46,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         | Command::TestPage { .. }
         | Command::Postmortem { .. }
         | Command::Report { .. }
-        | Command::Reload(_)) => remote::run(cmd).await,
+        | Command::Reload(_)
+        | Command::Ping { .. }) => remote::run(cmd).await,
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::args::Command;
 use super::incident::Action;
-use super::{admin, incident, oncall, silence, status};
+use super::{admin, incident, oncall, ping, silence, status};
 
 /// Run one client command. `Run`, `CheckConfig`, `Probe` and `Completions` are not client
 /// commands and never reach here.
@@ -47,6 +47,18 @@ pub async fn run(command: Command) -> ExitCode {
         Command::TestPage { client, target } => oncall::test_page(&client, target).await,
         Command::Report { client, since } => admin::report(&client, &since).await,
         Command::Reload(c) => admin::reload(&c).await,
+        Command::Ping {
+            client,
+            name,
+            start,
+            fail,
+            exit,
+            log,
+            message,
+        } => {
+            let kind = ping::kind(start, fail, exit, log);
+            ping::ping(&client, &name, kind, message).await
+        }
         other => Err(anyhow::anyhow!("{other:?} is not a client command")),
     };
     match result {

@@ -77,13 +77,32 @@ fn checks_table(checks: &[CheckView], tz: &TimeZone, now: Timestamp) -> Table {
                 .unwrap_or_else(|| "-".into())
                 .into(),
             c.last_duration_ms
+                .filter(|_| c.kind != "heartbeat")
                 .map(|ms| format!("{ms} ms"))
                 .unwrap_or_else(|| "-".into())
                 .into(),
-            one_line(c.last_message.as_deref().unwrap_or("-")).into(),
+            message(c, tz, now).into(),
         ]);
     }
     t
+}
+
+/// The last result's message; for a heartbeat check, led by when it was last pinged and
+/// when the next success is expected: `last ping 3h ago, next 12-03 03:30: backup done`.
+fn message(c: &CheckView, tz: &TimeZone, now: Timestamp) -> String {
+    let text = one_line(c.last_message.as_deref().unwrap_or("-"));
+    if c.kind != "heartbeat" {
+        return text;
+    }
+    let ping = match c.last_ping {
+        Some(at) => format!("last ping {} ago", age(at, now)),
+        None => "never pinged".to_string(),
+    };
+    match (c.expected_next, c.last_ping) {
+        (Some(next), _) => format!("{ping}, next {}: {text}", short_time(next, tz)),
+        (None, Some(_)) => format!("{ping}: {text}"),
+        (None, None) => ping,
+    }
 }
 
 fn incidents_table(incidents: &[IncidentView], tz: &TimeZone, with_resolved: bool) -> Table {

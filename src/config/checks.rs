@@ -139,11 +139,19 @@ pub fn checks(
     let Some(items) = node.array(sink) else {
         return Vec::new();
     };
-    let mut seen = BTreeMap::new();
+    let mut seen = Seen::default();
     items
         .iter()
         .filter_map(|item| check(item, defaults, base, &mut seen, sink))
         .collect()
+}
+
+/// What must be unique across checks: names and heartbeat tokens, each mapped to the key
+/// path of the check that used it first.
+#[derive(Default)]
+struct Seen {
+    names: BTreeMap<String, String>,
+    tokens: BTreeMap<String, String>,
 }
 
 /// One `[[check]]`; `None` only when it is not a table at all.
@@ -151,11 +159,11 @@ fn check(
     item: &Node<'_>,
     defaults: &Settings,
     base: &Path,
-    seen: &mut BTreeMap<String, String>,
+    seen: &mut Seen,
     sink: &mut Sink,
 ) -> Option<ParsedCheck> {
     let mut t = item.table(sink)?;
-    let name = check_name(&mut t, seen, sink);
+    let name = check_name(&mut t, &mut seen.names, sink);
     let kind = t.required(sink, "type").and_then(|n| {
         let s = n.str(sink)?;
         if !probes::KINDS.contains(&s) {
@@ -170,6 +178,9 @@ fn check(
     let mut s = defaults.clone();
     read_settings(&mut t, sink, &mut s, false);
     let probe = probes::probe(kind, &mut t, base, sink);
+    if let Some(p) = &probe {
+        super::heartbeat::check_unique_token(p, &t, &mut seen.tokens, sink);
+    }
     let (span, path) = (t.span.clone(), t.path.clone());
     t.finish(sink);
     let config = match (name, probe) {

@@ -19,6 +19,7 @@
 mod checks;
 mod daemon;
 mod document;
+mod heartbeat;
 mod limits;
 pub mod lint;
 mod locate;

@@ -7,7 +7,7 @@ use super::types::{HttpProbe, ProbeConfig, ProcessMatch};
 use super::values;
 
 /// The probe types, as written in `type = "..."`.
-pub const KINDS: [&str; 5] = ["http", "tcp", "process", "disk", "command"];
+pub const KINDS: [&str; 6] = ["http", "tcp", "process", "disk", "command", "heartbeat"];
 
 const HTTP_KEYS: [&str; 7] = [
     "url",
@@ -46,6 +46,7 @@ pub fn probe(
                 command: values::resolve_argv(base, argv),
             })
         }
+        "heartbeat" => super::heartbeat::heartbeat(t, sink),
         _ => {
             t.allow(&HTTP_KEYS);
             t.allow(&[
@@ -57,6 +58,7 @@ pub fn probe(
                 "min_free",
                 "command",
             ]);
+            t.allow(&super::heartbeat::KEYS);
             None
         }
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use jiff::civil;
 use jiff::tz::TimeZone;
 
+pub use crate::core::heartbeat::Expect;
 use crate::redact::{masked, masked_headers, redact_urls};
 
 /// A whole, valid configuration file.
@@ -101,6 +102,8 @@ pub enum ProbeConfig {
     Command {
         command: Vec<String>,
     },
+    /// Pushed, not probed: a cron job or agent pings (SPEC §10).
+    Heartbeat(HeartbeatProbe),
 }
 
 impl ProbeConfig {
@@ -112,6 +115,7 @@ impl ProbeConfig {
             ProbeConfig::Process { .. } => "process",
             ProbeConfig::Disk { .. } => "disk",
             ProbeConfig::Command { .. } => "command",
+            ProbeConfig::Heartbeat(_) => "heartbeat",
         }
     }
 
@@ -125,9 +129,53 @@ impl ProbeConfig {
             ProbeConfig::Process { process, .. } => format!("process {process}"),
             ProbeConfig::Disk { path, .. } => format!("disk {}", path.display()),
             ProbeConfig::Command { command } => command.join(" "),
+            // Never the token: it is the secret part of the ping URL.
+            ProbeConfig::Heartbeat(hb) => hb.expectation(),
         };
         crate::redact::redact_urls(&shown).into_owned()
     }
+}
+
+/// `type = "heartbeat"`. `Debug` stars the token (it is the secret part of the ping URL).
+#[derive(Clone)]
+pub struct HeartbeatProbe {
+    pub token: String,
+    pub expect: Expect,
+    /// How late a ping may be, and how long a started run may take. Default 5m.
+    pub grace: Duration,
+}
+
+impl HeartbeatProbe {
+    /// `every 1d (grace 1h)` or `cron "30 3 * * *" (grace 1h)`: what `status` and postmortems
+    /// show as the target ("heartbeat probe of `every 1d (grace 1h)`").
+    pub fn expectation(&self) -> String {
+        let grace = crate::report::human_seconds(self.grace.as_secs() as i64);
+        match &self.expect {
+            Expect::Period(p) => format!(
+                "every {} (grace {grace})",
+                crate::report::human_seconds(p.as_secs() as i64)
+            ),
+            Expect::Cron(c) => format!("cron \"{}\" (grace {grace})", c.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Debug for HeartbeatProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash keeps a token change visible to the reload's config comparison.
+        f.debug_struct("HeartbeatProbe")
+            .field("token", &token_fingerprint(&self.token))
+            .field("expect", &self.expect)
+            .field("grace", &self.grace)
+            .finish()
+    }
+}
+
+/// `***` and a short hash: tells two tokens apart without showing either.
+fn token_fingerprint(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    format!("***{}", hex::encode(&digest[..4]))
 }
 
 /// `Debug` stars the URL's password and every header value (see [`crate::redact`]).

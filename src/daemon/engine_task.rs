@@ -86,6 +86,8 @@ struct Step {
     pages: Vec<Page>,
     replies: Vec<(Reply, StepResult)>,
     reload_replies: Vec<oneshot::Sender<()>>,
+    /// Pings answered once the step is saved (or held).
+    pings: Vec<Arc<tokio::sync::Notify>>,
 }
 
 impl EngineTask {
@@ -197,6 +199,12 @@ impl EngineTask {
 
     fn report(&mut self, report: CheckReport, step: &mut Step) {
         self.shared.record_probe(&report);
+        if let Some(row) = &report.heartbeat {
+            step.batch.heartbeats.push(row.clone());
+        }
+        if let Some(n) = &report.committed {
+            step.pings.push(n.clone());
+        }
         let Some(transition) = report.transition else {
             return;
         };
@@ -218,7 +226,11 @@ impl EngineTask {
             let input = Input::Check {
                 check: report.check.clone(),
                 transition,
-                message: report.result.message.clone(),
+                message: report
+                    .detail
+                    .as_ref()
+                    .unwrap_or(&report.result.message)
+                    .clone(),
             };
             match self.engine.handle(input, report.at) {
                 Ok(actions) => step.absorb(actions),
@@ -244,6 +256,7 @@ impl EngineTask {
             Ok(()) => {}
             // Kept by the writer and retried; the pages go out now regardless (SPEC §9).
             Err(WriteError::Held(_)) => {}
+            // Not saved: the pings' callers time out with 503 and ping again.
             Err(e) => {
                 if let Some(engine) = before {
                     self.engine = engine;
@@ -273,6 +286,9 @@ impl EngineTask {
         for reply in step.reload_replies {
             let _ = reply.send(());
         }
+        for ping in step.pings {
+            ping.notify_one();
+        }
         self.shared.publish_engine(&self.engine);
     }
 }
@@ -293,7 +309,7 @@ impl Step {
     }
 
     fn len(&self) -> usize {
-        self.batch.transitions.len() + self.replies.len()
+        self.batch.transitions.len() + self.batch.heartbeats.len() + self.replies.len()
     }
 
     fn is_empty(&self) -> bool {
@@ -303,6 +319,7 @@ impl Step {
             && self.batch.silences.is_empty()
             && self.batch.transitions.is_empty()
             && self.batch.check_states.is_empty()
+            && self.batch.heartbeats.is_empty()
             && self.replies.is_empty()
             && self.reload_replies.is_empty()
     }

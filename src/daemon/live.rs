@@ -47,6 +47,8 @@ pub struct Shared {
     pub started_at: Timestamp,
     /// Whether the state is durable (the store writer's view).
     pub store: Arc<StoreHealth>,
+    /// Heartbeat checks: their pings' routes and latest state.
+    pub heartbeats: crate::daemon::heartbeat::Board,
 }
 
 impl Shared {
@@ -60,7 +62,9 @@ impl Shared {
             live.checks
                 .insert(name.clone(), LiveCheck::new(tracker.state, *since));
         }
+        let heartbeats = crate::daemon::heartbeat::Board::new(config.daemon.time_zone.clone());
         Shared {
+            heartbeats,
             config: RwLock::new(config),
             live: RwLock::new(live),
             started_at: Timestamp::now(),
@@ -76,6 +80,7 @@ impl Shared {
     }
 
     pub fn set_config(&self, config: Arc<Config>) {
+        self.heartbeats.set_zone(config.daemon.time_zone.clone());
         match self.config.write() {
             Ok(mut c) => *c = config,
             Err(p) => *p.into_inner() = config,

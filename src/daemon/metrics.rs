@@ -82,6 +82,22 @@ pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String
         ));
     }
 
+    line(format_args!(
+        "# HELP oncalld_heartbeat_last_ping_timestamp_seconds When a heartbeat check was last pinged (any kind), Unix time."
+    ));
+    line(format_args!(
+        "# TYPE oncalld_heartbeat_last_ping_timestamp_seconds gauge"
+    ));
+    for (name, e) in shared.heartbeats.all() {
+        if let Some(p) = &e.heartbeat.last_ping {
+            line(format_args!(
+                "oncalld_heartbeat_last_ping_timestamp_seconds{{check=\"{}\"}} {}",
+                esc(&name),
+                p.at.as_second()
+            ));
+        }
+    }
+
     let store = &shared.store;
     line(format_args!(
         "# HELP oncalld_store_ok 1 when the daemon's state is durable, 0 while steps are held in memory."

@@ -166,6 +166,7 @@ pub async fn run_until(
         store.next_silence_id().map_err(store_err)?,
     );
     let states = store.check_states().map_err(store_err)?;
+    let heartbeats = store.heartbeats().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 
     let notifiers = Notifiers::build(&config)
@@ -188,7 +189,13 @@ pub async fn run_until(
     let shared = Arc::new(Shared::new(config.clone(), &initial, writer.health()));
     let (report_tx, reports) = mpsc::channel(4096);
     let trackers = states.into_iter().map(|s| (s.check, s.tracker)).collect();
-    let mut scheduler = Scheduler::start(&config.checks, trackers, report_tx);
+    shared.heartbeats.restore(heartbeats);
+    let mut scheduler = Scheduler::start_with(
+        &config.checks,
+        trackers,
+        shared.heartbeats.clone(),
+        report_tx,
+    );
 
     let (request_tx, requests) = mpsc::channel(1024);
     let (stop_engine, engine_stopped) = oneshot::channel::<()>();

@@ -24,7 +24,9 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::config::CheckConfig;
 use crate::core::check_state::{CheckState, CheckTracker, Transition};
+use crate::daemon::heartbeat::Board;
 use crate::probe::{Probe, ProbeResult, Probes, run_probe};
+use crate::store::HeartbeatRow;
 
 /// Probes running at once, at most. High enough that it only bites when targets hang en
 /// masse; each permit is held for at most one probe's timeout.
@@ -45,6 +47,14 @@ pub struct CheckReport {
     pub state: CheckState,
     /// Set when this result changed the state.
     pub transition: Option<Transition>,
+    /// A heartbeat check's memory after a ping or a deadline, to store in the step.
+    pub heartbeat: Option<HeartbeatRow>,
+    /// The whole ping body (at most 10,000 bytes) when it has more than one line: what the
+    /// timeline gets on a change of state (`result.message` is its first line).
+    pub detail: Option<String>,
+    /// A ping waiting for its answer: notified once the step holding this report was handed to
+    /// the store, so a `200 OK` means the ping is saved (or held, SPEC §9), not just received.
+    pub committed: Option<std::sync::Arc<tokio::sync::Notify>>,
 }
 
 impl CheckReport {
@@ -65,6 +75,8 @@ pub struct Scheduler {
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<CheckReport>,
     tasks: HashMap<String, Task>,
+    /// Heartbeat checks: where their pings are routed (shared with the API).
+    board: Board,
 }
 
 struct Task {
@@ -89,6 +101,17 @@ impl Scheduler {
         initial: HashMap<String, CheckTracker>,
         tx: mpsc::Sender<CheckReport>,
     ) -> Scheduler {
+        let board = Board::new(jiff::tz::TimeZone::UTC);
+        Scheduler::start_with(checks, initial, board, tx)
+    }
+
+    /// [`Scheduler::start`] with the board heartbeat checks register on (and resume from).
+    pub fn start_with(
+        checks: &[CheckConfig],
+        initial: HashMap<String, CheckTracker>,
+        board: Board,
+        tx: mpsc::Sender<CheckReport>,
+    ) -> Scheduler {
         let (runtime, end) = match probe_runtime() {
             Ok((handle, end)) => (handle, Some(end)),
             Err(e) => {
@@ -104,6 +127,7 @@ impl Scheduler {
             permits: Arc::new(Semaphore::new(MAX_CONCURRENT_PROBES)),
             tx,
             tasks: HashMap::new(),
+            board,
         };
         for check in checks {
             let tracker = initial.get(&check.name).copied().unwrap_or_default();
@@ -129,6 +153,7 @@ impl Scheduler {
                 if let Some(task) = self.tasks.remove(&name) {
                     task.stop().await;
                 }
+                self.board.remove(&name);
             }
         }
         for check in checks {
@@ -157,6 +182,24 @@ impl Scheduler {
     fn spawn(&mut self, check: &CheckConfig, tracker: CheckTracker) {
         let config = Arc::new(check.clone());
         let (stop_tx, stop_rx) = oneshot::channel();
+        // A heartbeat check waits for pings, not for a due time.
+        let stop_rx = match self.board.task(&config, tracker, self.tx.clone(), stop_rx) {
+            Ok(run) => {
+                let handle = self.runtime.spawn(run.run());
+                let task = Task {
+                    config,
+                    stop: stop_tx,
+                    handle,
+                };
+                self.tasks.insert(check.name.clone(), task);
+                return;
+            }
+            // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
+            Err(stop_rx) => {
+                self.board.remove(&check.name);
+                stop_rx
+            }
+        };
         let step = step(&config, &tracker);
         // Offsets count from the scheduler's start, so checks share the SLOT grid; a check
         // added by a reload takes its first slot from now on.
@@ -301,6 +344,9 @@ impl CheckRun {
                 result,
                 state: self.tracker.state,
                 transition,
+                heartbeat: None,
+                detail: None,
+                committed: None,
             };
             due = next_due(due, step(c, &self.tracker), Instant::now());
             tokio::select! {

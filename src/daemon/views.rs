@@ -31,11 +31,13 @@ pub fn checks(shared: &Shared) -> Vec<CheckView> {
             let l = live.checks.get(&c.name);
             let state = l.map(|l| l.state).unwrap_or(CheckState::Up);
             let last = l.and_then(|l| l.last.as_ref());
+            let hb = shared.heartbeats.get(&c.name);
+            let hb_state = hb.as_ref().map(|e| e.heartbeat.state.as_str());
             CheckView {
                 name: c.name.clone(),
                 kind: c.probe.kind().to_string(),
                 target: c.probe.target(),
-                state: state.name().to_string(),
+                state: hb_state.unwrap_or(state.name()).to_string(),
                 attempt: match state {
                     CheckState::Failing { attempt } => attempt,
                     _ => 0,
@@ -48,6 +50,10 @@ pub fn checks(shared: &Shared) -> Vec<CheckView> {
                 last_duration_ms: last.map(|r| r.duration.as_millis() as u64),
                 last_at: last.map(|r| r.at),
                 silenced: patterns.iter().any(|p| p.matches(&c.name)),
+                last_ping: hb
+                    .as_ref()
+                    .and_then(|e| e.heartbeat.last_ping.as_ref().map(|p| p.at)),
+                expected_next: hb.and_then(|e| e.heartbeat.expected_next(&e.rule)),
             }
         })
         .collect()

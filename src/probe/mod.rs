@@ -156,6 +156,9 @@ impl Probes {
                 Arc::new(disk::DiskCheck::new(path, *min_free, self.disks.clone()))
             }
             ProbeConfig::Command { command } => Arc::new(command::CommandCheck::new(command)),
+            ProbeConfig::Heartbeat(_) => Arc::new(Broken(
+                "a heartbeat check is pushed, not probed: see `oncalld ping`".to_string(),
+            )),
         }
     }
 }

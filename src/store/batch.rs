@@ -34,6 +34,9 @@ impl Store {
         for c in &batch.check_states {
             upsert_check_state(&tx, c)?;
         }
+        for h in &batch.heartbeats {
+            super::heartbeats::upsert(&tx, h)?;
+        }
         // Dropping `tx` on an error above rolls everything back.
         tx.commit()?;
         Ok(())

@@ -10,6 +10,7 @@
 //! - `incidents.rs`: incidents, events, timelines, report queries.
 //! - `outbox.rs`: pages, delivery attempts, outbox statistics.
 //! - `checks.rs`, `silences.rs`: check states and transitions, silences.
+//! - `heartbeats.rs`: the last ping of each heartbeat check.
 //! - [`files`]: the state directory 0700, the database and its WAL/SHM 0600, any umask.
 
 mod batch;
@@ -17,6 +18,7 @@ mod checks;
 mod codec;
 mod error;
 pub mod files;
+mod heartbeats;
 mod incidents;
 mod outbox;
 pub mod reports;
@@ -32,8 +34,8 @@ use rusqlite::{Connection, ErrorCode};
 pub use error::StoreError;
 pub use outbox::{PAGE_RETENTION, PRUNE_BATCH};
 pub use types::{
-    Batch, CheckStateRow, IncidentFilter, OutboxStats, PageRecord, PageStatus, PageSummary,
-    PendingPage, TimelineEntry,
+    Batch, CheckStateRow, HeartbeatRow, IncidentFilter, OutboxStats, PageRecord, PageStatus,
+    PageSummary, PendingPage, TimelineEntry,
 };
 
 /// The database file's name inside `state_dir`.

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Ordered migrations; migration `i` (0-based) brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -144,6 +144,21 @@ SELECT key, incident, event, recipient, notifier, to_addr, status, attempts,
        strftime('%Y-%m-%dT%H:%M:%fZ', next_attempt_at / 1e9, 'unixepoch') AS next_attempt,
        last_error
 FROM outbox;
+"#;
+
+/// Heartbeat checks (SPEC §10): the last ping of each, so a restart neither forgets a run
+/// nor declares a check late that was fine. Upserted by check name with every ping.
+const V2: &str = r#"
+CREATE TABLE heartbeats (
+    check_name      TEXT    PRIMARY KEY,
+    state           TEXT    NOT NULL CHECK (state IN ('NEW', 'UP', 'DOWN')),
+    last_ping_at    INTEGER,
+    last_kind       TEXT    CHECK (last_kind IN ('success', 'start', 'fail', 'log')),
+    last_exit_code  INTEGER,
+    last_message    TEXT    NOT NULL DEFAULT '',
+    last_success_at INTEGER,
+    started_at      INTEGER -- a /start not yet followed by a success or failure
+) WITHOUT ROWID;
 "#;
 
 /// The stored schema version; refuses a database written by a newer build. Called before

@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 
 use crate::core::check_state::{CheckTracker, Status};
+use crate::core::heartbeat::{HbState, LastPing};
 use crate::core::model::{
     CheckTransitionRecord, Incident, IncidentId, Page, PageAttempt, PageEvent, Silence,
     TimelineEvent,
@@ -24,6 +25,8 @@ pub struct Batch {
     pub transitions: Vec<CheckTransitionRecord>,
     /// Upserted by check name.
     pub check_states: Vec<CheckStateRow>,
+    /// Upserted by check name: the last ping of heartbeat checks.
+    pub heartbeats: Vec<HeartbeatRow>,
 }
 
 impl Batch {
@@ -34,7 +37,18 @@ impl Batch {
             && self.silences.is_empty()
             && self.transitions.is_empty()
             && self.check_states.is_empty()
+            && self.heartbeats.is_empty()
     }
+}
+
+/// What a heartbeat check needs to resume after a restart (see [`crate::core::heartbeat`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRow {
+    pub check: String,
+    pub state: HbState,
+    pub last_ping: Option<LastPing>,
+    pub last_success: Option<Timestamp>,
+    pub started: Option<Timestamp>,
 }
 
 /// What the daemon needs to resume a check after a restart (and `oncalld status` shows).

@@ -114,6 +114,8 @@ impl Recorder {
             last_duration_ms: Some(12),
             last_at: Some(t0()),
             silenced: false,
+            last_ping: None,
+            expected_next: None,
         };
         vec![check("website", "DOWN"), check("db", "UP")]
     }

@@ -80,7 +80,8 @@ impl Engine {
         let mut inc = Incident {
             id,
             check: check.name.clone(),
-            summary: message.to_string(),
+            // A heartbeat's failure body may have many lines: the timeline keeps them all.
+            summary: message.lines().next().unwrap_or_default().to_string(),
             state: IncidentState::Triggered,
             policy: check.policy.clone(),
             opened_at: now,

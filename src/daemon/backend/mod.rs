@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use crate::api::backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
 use crate::api::types::{
-    CheckView, IncidentDetail, IncidentView, OncallView, SilenceView, StatusView, TestDelivery,
-    TestPageResult,
+    CheckView, IncidentDetail, IncidentView, OncallView, Ping, PingOutcome, PingTarget,
+    SilenceView, StatusView, TestDelivery, TestPageResult,
 };
 use crate::config::Target;
 use crate::core::engine::{Action, Input};
@@ -333,6 +333,10 @@ impl Backend for DaemonBackend {
             }
             Ok(TestPageResult { target, deliveries })
         })
+    }
+
+    fn ping(&self, target: PingTarget, ping: Ping) -> BoxFuture<'_, ApiResult<PingOutcome>> {
+        Box::pin(async move { self.shared.heartbeats.ping(target, ping).await })
     }
 
     fn metrics(&self) -> BoxFuture<'_, ApiResult<String>> {
