@@ -23,6 +23,11 @@ pub const PROBE_INTERVAL: Bounds =
 pub const TIMEOUT: Bounds = bounds(Duration::from_millis(10), Some(Duration::from_secs(600)));
 /// `escalate_after` and `ack_timeout`: below a second pages in a loop, above a week never.
 pub const ESCALATION: Bounds = bounds(Duration::from_secs(1), Some(Duration::from_secs(7 * DAY)));
+/// An alertmanager notifier's `resend`: often enough that Alertmanager keeps the alert, not
+/// so often that a fleet floods it.
+pub const RESEND: Bounds = bounds(Duration::from_secs(10), Some(Duration::from_secs(3600)));
+/// `resend` when absent.
+pub const RESEND_DEFAULT: Duration = Duration::from_secs(60);
 /// A schedule's `shift`.
 pub const SHIFT: Bounds = bounds(Duration::from_secs(60), None);
 /// `retries`, `recoveries` (from 1) and a policy's `repeat` (from 0) are at most this.

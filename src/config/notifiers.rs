@@ -7,13 +7,20 @@ use std::time::Duration;
 use super::limits;
 use super::reader::{Node, Sink, Table};
 use super::types::{
-    ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL, PagerDutyNotifier, Person,
-    WebhookNotifier,
+    AlertmanagerNotifier, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
+    PagerDutyNotifier, Person, WebhookNotifier,
 };
 use super::values;
 
 /// The notifier types, as written in `type = "..."`.
-pub const KINDS: [&str; 5] = ["email", "webhook", "command", "console", "pagerduty"];
+pub const KINDS: [&str; 6] = [
+    "email",
+    "webhook",
+    "command",
+    "console",
+    "pagerduty",
+    "alertmanager",
+];
 
 /// PagerDuty's `payload.severity` values.
 pub const SEVERITIES: [&str; 4] = ["critical", "error", "warning", "info"];
@@ -69,6 +76,7 @@ pub fn notifiers(
             Some("webhook") => webhook(&mut t, sink).map(NotifierConfig::Webhook),
             Some("command") => command(&mut t, base, sink),
             Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
+            Some("alertmanager") => alertmanager(&mut t, sink).map(NotifierConfig::Alertmanager),
             Some(_) => Some(NotifierConfig::Console),
             None => {
                 t.allow(&[
@@ -81,6 +89,9 @@ pub fn notifiers(
                     "timeout",
                     "routing_key",
                     "severity",
+                    "urls",
+                    "labels",
+                    "resend",
                 ]);
                 None
             }
@@ -191,6 +202,78 @@ fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
         severity: severity?,
         timeout: timeout?,
     })
+}
+
+/// `urls` (every peer, http(s)), `labels`, `resend` (10 s..1 h, default 1 m), `timeout`.
+fn alertmanager(t: &mut Table<'_>, sink: &mut Sink) -> Option<AlertmanagerNotifier> {
+    let urls = t.required(sink, "urls").and_then(|n| {
+        let urls = n.strings(sink)?;
+        let bad: Vec<String> = urls
+            .iter()
+            .filter_map(|u| values::http_url(u).err())
+            .collect();
+        match bad.first() {
+            None => Some(urls),
+            Some(e) => {
+                n.error(sink, e.clone());
+                None
+            }
+        }
+    });
+    let labels = match t.get("labels") {
+        None => Some(BTreeMap::new()),
+        Some(n) => alert_labels(&n, sink),
+    };
+    let resend = match t.get("resend") {
+        None => Some(limits::RESEND_DEFAULT),
+        Some(n) => n.duration_in(sink, limits::RESEND),
+    };
+    let timeout = timeout(t, sink, 10);
+    Some(AlertmanagerNotifier {
+        urls: urls?,
+        labels: labels?,
+        resend: resend?,
+        timeout: timeout?,
+    })
+}
+
+/// A table of strings whose keys are Prometheus label names (`[a-zA-Z_][a-zA-Z0-9_]*`, not
+/// `alertname`, which is the check's name, nor `__`-prefixed, which Prometheus reserves).
+fn alert_labels(node: &Node<'_>, sink: &mut Sink) -> Option<BTreeMap<String, String>> {
+    let table = node.table(sink)?;
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for (name, span, value) in table.entries() {
+        let problem = if !label_name(&name) {
+            Some(format!(
+                "invalid label name {name:?} (letters, digits and _, not starting with a digit)"
+            ))
+        } else if name == "alertname" || name.starts_with("__") {
+            Some(format!("label {name:?} is reserved"))
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            sink.error(span, value.path.clone(), message);
+            ok = false;
+            continue;
+        }
+        match value.str(sink) {
+            Some(v) => {
+                out.insert(name, v.to_string());
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn command(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<NotifierConfig> {

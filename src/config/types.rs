@@ -215,6 +215,7 @@ pub enum NotifierConfig {
     Email(EmailNotifier),
     Webhook(WebhookNotifier),
     PagerDuty(PagerDutyNotifier),
+    Alertmanager(AlertmanagerNotifier),
     /// argv; the page JSON on stdin, the recipient's `to` in `$ONCALLD_TO`.
     Command {
         command: Vec<String>,
@@ -251,6 +252,19 @@ pub struct PagerDutyNotifier {
     pub url: String,
     /// `critical`, `error`, `warning` or `info`; default `critical`.
     pub severity: String,
+    pub timeout: Duration,
+}
+
+/// `type = "alertmanager"`: alerts posted to every peer of an Alertmanager cluster.
+/// `Debug` stars URL passwords.
+#[derive(Clone)]
+pub struct AlertmanagerNotifier {
+    /// Every peer's base URL (`http://am1:9093`); at least one.
+    pub urls: Vec<String>,
+    /// Added to every alert's labels (`alertname` is refused; `severity` overrides).
+    pub labels: BTreeMap<String, String>,
+    /// How often an open incident's alert is posted again; default 1 minute.
+    pub resend: Duration,
     pub timeout: Duration,
 }
 
@@ -371,6 +385,18 @@ impl std::fmt::Debug for WebhookNotifier {
             .field("url", &redact_urls(&self.url))
             .field("secret", &masked(&self.secret))
             .field("headers", &masked_headers(&self.headers))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for AlertmanagerNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let urls: Vec<_> = self.urls.iter().map(|u| redact_urls(u)).collect();
+        f.debug_struct("AlertmanagerNotifier")
+            .field("urls", &urls)
+            .field("labels", &self.labels)
+            .field("resend", &self.resend)
             .field("timeout", &self.timeout)
             .finish()
     }

@@ -5,6 +5,8 @@
 //! again. Notifiers themselves never retry or sleep: one attempt, bounded by the notifier's
 //! own timeout, so a slow backend cannot hold up another.
 
+pub mod alertmanager;
+pub mod alertmanager_alerts;
 mod backoff;
 pub mod command;
 pub mod console;
@@ -167,6 +169,11 @@ fn build_one(
             pagerduty::PagerDutyNotifier::new(c, &config.daemon.instance)?
                 .with_targets(check_targets(config)),
         ),
+        NotifierConfig::Alertmanager(c) => Arc::new(alertmanager::AlertmanagerNotifier::new(
+            name,
+            c,
+            &config.daemon.instance,
+        )?),
         NotifierConfig::Command { command, timeout } => {
             Arc::new(command::CommandNotifier::new(command.clone(), *timeout)?)
         }

@@ -291,7 +291,17 @@ mod tests {
     #[tokio::test]
     async fn pings_are_routed_by_token_or_name_and_bodies_cut() {
         let board = Board::new(TimeZone::UTC);
-        let (tx, mut reports) = mpsc::channel(16);
+        let (tx, mut committed) = mpsc::channel::<CheckReport>(16);
+        // The engine task's part: a ping is answered once its report's step is saved.
+        let (fwd, mut reports) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Some(report) = committed.recv().await {
+                if let Some(n) = &report.committed {
+                    n.notify_one();
+                }
+                let _ = fwd.send(report).await;
+            }
+        });
         let (_stop, stop_rx) = oneshot::channel();
         let check = heartbeat_check("backup", "backup-token-0123456789");
         let Ok(run) = board.task(&check, CheckTracker::default(), tx, stop_rx) else {
