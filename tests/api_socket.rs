@@ -27,6 +27,13 @@ async fn stale_socket_is_replaced_and_live_one_refused() {
     // A daemon that crashed: the file stays, nobody listens.
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     assert!(path.exists());
+    // A child forked by a parallel test (before its exec closes the fd) may hold the listener
+    // for a moment; the socket is stale once nobody answers.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::os::unix::net::UnixStream::connect(&path).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the dropped listener still answers");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let listener = bind(&path, 0o660, None).expect("stale socket replaced");
     let _stop = serve_on(listener).await;
     let (st, _, _) = raw(&path, "GET", "/v1/status", b"").await;
