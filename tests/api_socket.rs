@@ -31,7 +31,10 @@ async fn stale_socket_is_replaced_and_live_one_refused() {
     // for a moment; the socket is stale once nobody answers.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while std::os::unix::net::UnixStream::connect(&path).is_ok() {
-        assert!(std::time::Instant::now() < deadline, "the dropped listener still answers");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped listener still answers"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let listener = bind(&path, 0o660, None).expect("stale socket replaced");
