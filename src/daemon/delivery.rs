@@ -24,6 +24,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 
 use crate::core::model::{DeliveryOutcome, Page};
+use crate::daemon::clock::sleep_until;
 use crate::daemon::writer::Writer;
 use crate::notify::stage::{self, Decision};
 use crate::notify::{self, Notifier, Notifiers, NotifyError};
@@ -317,19 +318,5 @@ fn log_outcome(page: &Page, attempt: u32, decision: &Decision, outcome: &Deliver
             key = %page.key, notifier = %page.notifier, attempt, %error,
             "Page failed for good."
         ),
-    }
-}
-
-async fn sleep_until(due: Option<Timestamp>) {
-    let Some(due) = due else {
-        return std::future::pending().await;
-    };
-    let wait = due.duration_since(Timestamp::now());
-    if wait.is_positive() {
-        // Capped so a clock step (suspend, NTP) is noticed within a minute.
-        let wait = Duration::try_from(wait)
-            .unwrap_or_default()
-            .min(Duration::from_secs(60));
-        tokio::time::sleep(wait).await;
     }
 }

@@ -14,7 +14,6 @@
 //! committed as one batch, so a mass outage costs one fsync, not one per check.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::{mpsc, oneshot};
@@ -22,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::config::Config;
 use crate::core::engine::{Action, Engine, EngineError, Input};
 use crate::core::model::Page;
+use crate::daemon::clock::sleep_until;
 use crate::daemon::delivery::Delivery;
 use crate::daemon::live::Shared;
 use crate::daemon::scheduler::CheckReport;
@@ -31,9 +31,6 @@ use crate::store::{Batch, CheckStateRow};
 
 /// Most queued inputs folded into one committed step.
 const MAX_BATCH: usize = 1024;
-/// The loop wakes at least this often to compare deadlines with the wall clock, so a clock
-/// step or a suspend/resume delays an escalation by at most this much.
-const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// Why a socket command was not applied.
 #[derive(Debug, thiserror::Error)]
@@ -323,22 +320,6 @@ impl Step {
             && self.replies.is_empty()
             && self.reload_replies.is_empty()
     }
-}
-
-/// Sleep until `deadline`, but never longer than [`MAX_SLEEP`]: waking early is a cheap
-/// no-op tick, sleeping through a deadline after a clock step is a late page.
-async fn sleep_until(deadline: Option<Timestamp>) {
-    let wait = match deadline {
-        None => MAX_SLEEP,
-        Some(at) => {
-            let wait = at.duration_since(Timestamp::now());
-            if !wait.is_positive() {
-                return;
-            }
-            Duration::try_from(wait).unwrap_or_default().min(MAX_SLEEP)
-        }
-    };
-    tokio::time::sleep(wait).await;
 }
 
 /// What a restart needs of a check that just changed state.

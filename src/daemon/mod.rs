@@ -12,6 +12,7 @@
 //!   a service.
 
 pub mod backend;
+pub mod clock;
 pub mod delivery;
 pub mod engine_task;
 pub mod heartbeat;

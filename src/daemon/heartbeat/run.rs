@@ -10,12 +10,10 @@ use super::{Board, PingRequest};
 use crate::api::types::{PingKind, PingOutcome};
 use crate::core::check_state::{CheckState, CheckTracker, Status, Transition};
 use crate::core::heartbeat::{Change, HbState, Heartbeat, Rule};
+use crate::daemon::clock::sleep_until;
 use crate::daemon::scheduler::CheckReport;
 use crate::probe::ProbeResult;
 use crate::store::HeartbeatRow;
-
-/// The task re-reads the wall clock at least this often (a clock step or suspend).
-const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// One heartbeat check's task.
 pub(crate) struct HeartbeatRun {
@@ -147,19 +145,4 @@ fn default_message(kind: PingKind) -> String {
         } => format!("exit code {code}"),
         PingKind::Log => "log ping".to_string(),
     }
-}
-
-/// Sleep until `deadline` on the wall clock, at most [`MAX_SLEEP`] at a time.
-async fn sleep_until(deadline: Option<Timestamp>) {
-    let wait = match deadline {
-        None => MAX_SLEEP,
-        Some(at) => {
-            let wait = at.duration_since(Timestamp::now());
-            if !wait.is_positive() {
-                return;
-            }
-            Duration::try_from(wait).unwrap_or_default().min(MAX_SLEEP)
-        }
-    };
-    tokio::time::sleep(wait).await;
 }
