@@ -105,13 +105,7 @@ impl AlertmanagerNotifier {
         if peers.is_empty() {
             return Err("urls must list at least one peer".to_string());
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = super::http_client(config.timeout, Default::default())?;
         let inner = Inner {
             client,
             peers,

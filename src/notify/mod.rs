@@ -98,6 +98,22 @@ pub trait Notifier: Send + Sync {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a>;
 }
 
+/// The HTTP client every HTTP notifier uses: our User-Agent, the notifier's `timeout` for the
+/// whole attempt and for connecting, no redirects (a 3xx is an answer to classify, SPEC §5).
+fn http_client(
+    timeout: Duration,
+    headers: reqwest::header::HeaderMap,
+) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
+        .default_headers(headers)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// A notifier in the config could not be built (bad URL, bad header, bad address).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("notifier {name:?}: {message}")]

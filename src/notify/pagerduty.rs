@@ -65,13 +65,7 @@ impl PagerDutyNotifier {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("url is not http(s)".to_string());
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = super::http_client(config.timeout, Default::default())?;
         Ok(PagerDutyNotifier {
             client,
             url,

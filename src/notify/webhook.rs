@@ -41,14 +41,7 @@ impl WebhookNotifier {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = super::http_client(config.timeout, headers)?;
         Ok(WebhookNotifier {
             client,
             url,
