@@ -20,7 +20,6 @@ use jiff::Timestamp;
 
 use super::paging::{DAEMON, record};
 use super::{Action, Engine};
-use crate::core::escalation::EscalationState;
 use crate::core::model::{EventKind, Incident, PageEvent};
 
 /// One alert of a source's notification.
@@ -95,24 +94,10 @@ impl Engine {
             return;
         };
         let policy = config.policy_for(&alert.labels).to_string();
-        let id = self.next_incident_id;
-        self.next_incident_id += 1;
         let summary = alert.summary_line();
-        let mut inc = Incident {
-            id,
-            check: format!("{source}/{}", alert.alertname),
-            summary: summary.clone(),
-            state: crate::core::model::IncidentState::Triggered,
-            policy,
-            opened_at: now,
-            acked_at: None,
-            acked_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            next_seq: 1,
-            escalation: EscalationState::default(),
-            fingerprint: Some(alert.fingerprint.clone()),
-        };
+        let check = format!("{source}/{}", alert.alertname);
+        let mut inc = self.new_incident(check, summary.clone(), policy, now);
+        inc.fingerprint = Some(alert.fingerprint.clone());
         let mut details = format!("{summary}\ntarget: {}", alert.target());
         if let Some(url) = alert.generator_url.as_deref().filter(|u| !u.is_empty()) {
             details.push_str(&format!("\ngeneratorURL: {url}"));

@@ -71,19 +71,23 @@ impl Engine {
         }
     }
 
-    fn open(&mut self, index: usize, message: &str, now: Timestamp, out: &mut Vec<Action>) {
-        let Some(check) = self.config.checks.get(index) else {
-            return;
-        };
+    /// A triggered incident with the next id, nothing recorded or paged yet (checks and
+    /// alerts open incidents the same way).
+    pub(super) fn new_incident(
+        &mut self,
+        check: String,
+        summary: String,
+        policy: String,
+        now: Timestamp,
+    ) -> Incident {
         let id = self.next_incident_id;
         self.next_incident_id += 1;
-        let mut inc = Incident {
+        Incident {
             id,
-            check: check.name.clone(),
-            // A heartbeat's failure body may have many lines: the timeline keeps them all.
-            summary: message.lines().next().unwrap_or_default().to_string(),
+            check,
+            summary,
             state: IncidentState::Triggered,
-            policy: check.policy.clone(),
+            policy,
             opened_at: now,
             acked_at: None,
             acked_by: None,
@@ -92,7 +96,17 @@ impl Engine {
             next_seq: 1,
             escalation: EscalationState::default(),
             fingerprint: None,
+        }
+    }
+
+    fn open(&mut self, index: usize, message: &str, now: Timestamp, out: &mut Vec<Action>) {
+        let Some(check) = self.config.checks.get(index) else {
+            return;
         };
+        // A heartbeat's failure body may have many lines: the timeline keeps them all.
+        let summary = message.lines().next().unwrap_or_default().to_string();
+        let (name, policy) = (check.name.clone(), check.policy.clone());
+        let mut inc = self.new_incident(name, summary, policy, now);
         record(
             &mut inc,
             EventKind::Triggered,
