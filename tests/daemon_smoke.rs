@@ -10,30 +10,7 @@ use daemon_support::{Daemon, Target};
 #[test]
 fn target_down_opens_an_incident_and_recovery_resolves_it() {
     let target = Target::start();
-    let d = Daemon::start(&format!(
-        r#"
-[[check]]
-name = "web"
-type = "http"
-url = "{}"
-interval = "1s"
-retry_interval = "1s"
-retries = 2
-timeout = "1s"
-
-[notifiers.log]
-type = "console"
-
-[people.alice]
-notify = [{{ via = "log" }}]
-
-[policies.default]
-[[policies.default.steps]]
-notify = ["person:alice"]
-escalate_after = "1h"
-"#,
-        target.url()
-    ));
+    let d = Daemon::start(&daemon_support::web_to_console(&target.url(), 2));
     target.set_status(503);
     let id = d.wait_for("an open incident", Duration::from_secs(10), || {
         let s = d.json(&["status"]);

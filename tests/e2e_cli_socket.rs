@@ -13,30 +13,7 @@ use std::time::Duration;
 use daemon_support::{Daemon, Target};
 
 fn config(target: &Target) -> String {
-    format!(
-        r#"
-[[check]]
-name = "web"
-type = "http"
-url = "{}"
-interval = "1s"
-retry_interval = "1s"
-retries = 1
-timeout = "1s"
-
-[notifiers.log]
-type = "console"
-
-[people.alice]
-notify = [{{ via = "log" }}]
-
-[policies.default]
-[[policies.default.steps]]
-notify = ["person:alice"]
-escalate_after = "1h"
-"#,
-        target.url()
-    )
+    daemon_support::web_to_console(&target.url(), 1)
 }
 
 fn curl(args: &[&str]) -> Output {

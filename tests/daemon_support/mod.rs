@@ -305,3 +305,31 @@ escalate_after = "1h"
 "#
     )
 }
+
+/// One HTTP check `web` on `url` (1 s probes, DOWN after `retries` failures) paging alice on the
+/// console: the smallest config that opens an incident and pages.
+pub fn web_to_console(url: &str, retries: u32) -> String {
+    format!(
+        r#"
+[[check]]
+name = "web"
+type = "http"
+url = "{url}"
+interval = "1s"
+retry_interval = "1s"
+retries = {retries}
+timeout = "1s"
+
+[notifiers.log]
+type = "console"
+
+[people.alice]
+notify = [{{ via = "log" }}]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["person:alice"]
+escalate_after = "1h"
+"#
+    )
+}
