@@ -218,3 +218,24 @@ fn restore_keeps_the_fingerprint_and_reload_without_the_source_resolves() {
         (EventKind::Resolved, "source removed")
     );
 }
+
+/// A password in an alert's URLs (generatorURL, a summary) is starred before anything is
+/// stored or paged (SPEC §9), as probe messages are.
+#[test]
+fn passwords_in_alert_urls_are_starred() {
+    let mut sim = Sim::new(cfg().build());
+    let mut a = alert("pw", true, "web");
+    a.generator_url = Some("http://u:hunter2@prom:9090/graph".into());
+    a.summary = Some("see https://ops:hunter2@wiki/x".into());
+    let out = sim.at(at(0), alerts(vec![a]));
+    let trig = &events(&out)[0];
+    assert!(
+        trig.message.contains("http://u:***@prom:9090/graph"),
+        "{}",
+        trig.message
+    );
+    let p = pages(&out);
+    for text in [&trig.message, &p[0].text, &p[0].summary] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -21,6 +21,7 @@ use jiff::Timestamp;
 use super::paging::{DAEMON, record};
 use super::{Action, Engine};
 use crate::core::model::{EventKind, Incident, PageEvent};
+use crate::redact::redact_urls;
 
 /// One alert of a source's notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +95,9 @@ impl Engine {
             return;
         };
         let policy = config.policy_for(&alert.labels).to_string();
-        let summary = alert.summary_line();
+        // Outside text, stored as shown: a password in a URL is starred here, as probe
+        // messages are where they are made (SPEC §9).
+        let summary = redact_urls(&alert.summary_line()).into_owned();
         let check = format!("{source}/{}", alert.alertname);
         let mut inc = self.new_incident(check, summary.clone(), policy, now);
         inc.fingerprint = Some(alert.fingerprint.clone());
@@ -102,6 +105,7 @@ impl Engine {
         if let Some(url) = alert.generator_url.as_deref().filter(|u| !u.is_empty()) {
             details.push_str(&format!("\ngeneratorURL: {url}"));
         }
+        let details = redact_urls(&details).into_owned();
         record(&mut inc, EventKind::Triggered, DAEMON, details, now, out);
         self.page_or_hold(&mut inc, PageEvent::Triggered, now, out);
         self.save(inc, out);
