@@ -129,13 +129,16 @@ fn pings_keep_up_late_fail_exit_start_page_and_success_resolves() {
         "runner",
         "--fail",
         "-m",
-        "disk full\nrsync: error 23",
+        "disk full\nrsync: error 23 at rsync://backup:hunter2@nas/x",
     ]);
     assert_eq!(out.trim(), "Recorded: runner is DOWN.");
     let id = wait_open(&d, "runner", Duration::from_secs(2));
     let shown = d.ok(&["show", &id.to_string()]);
     assert!(shown.contains("disk full"), "{shown}");
     assert!(shown.contains("rsync: error 23"), "{shown}");
+    // A password in the body is starred where the ping enters: not shown, not logged.
+    assert!(shown.contains("rsync://backup:***@nas/x"), "{shown}");
+    assert!(!shown.contains("hunter2") && !d.log_text().contains("hunter2"));
     assert_eq!(
         d.json(&["show", &id.to_string()])["incident"]["summary"],
         "disk full"

@@ -127,6 +127,11 @@ impl Board {
             }
         };
         cut(&mut ping.body, MAX_BODY);
+        // Outside text: a password in a URL is starred where it enters, as for probe output
+        // (SPEC §9), so the message, the timeline, pages and logs never carry it.
+        if let std::borrow::Cow::Owned(shown) = crate::redact::redact_urls(&ping.body) {
+            ping.body = shown;
+        }
         let (reply, answer) = oneshot::channel();
         let gone = || ApiError::new(503, "the check is being reloaded; ping again");
         tx.send(PingRequest { ping, reply })
