@@ -247,7 +247,9 @@ fn relative_config_path_and_zero_counts() {
 #[test]
 fn a_closed_stdout_ends_the_cli_quietly() {
     use std::os::unix::process::ExitStatusExt;
-    let (read, write) = nix::unistd::pipe().unwrap();
+    // Close-on-exec: a child another test spawns meanwhile must not inherit the read end and
+    // keep the pipe open.
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(read);
     let out = Command::new(env!("CARGO_BIN_EXE_oncalld"))
         .args(["check-config", "-c"])
