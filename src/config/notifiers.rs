@@ -6,20 +6,28 @@ use std::time::Duration;
 
 use super::limits;
 use super::reader::{Node, Sink, Table};
+use super::chat;
 use super::types::{
-    AlertmanagerNotifier, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
+    AlertmanagerNotifier, ChatKind, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
     PagerDutyNotifier, Person, WebhookNotifier,
 };
 use super::values;
 
 /// The notifier types, as written in `type = "..."`.
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 13] = [
     "email",
     "webhook",
     "command",
     "console",
     "pagerduty",
     "alertmanager",
+    "slack",
+    "discord",
+    "teams",
+    "telegram",
+    "ntfy",
+    "pushover",
+    "matrix",
 ];
 
 /// PagerDuty's `payload.severity` values.
@@ -77,7 +85,10 @@ pub fn notifiers(
             Some("command") => command(&mut t, base, sink),
             Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
             Some("alertmanager") => alertmanager(&mut t, sink).map(NotifierConfig::Alertmanager),
-            Some(_) => Some(NotifierConfig::Console),
+            Some(other) => match ChatKind::from_type(other) {
+                Some(kind) => chat::chat(kind, &mut t, sink).map(NotifierConfig::Chat),
+                None => Some(NotifierConfig::Console),
+            },
             None => {
                 t.allow(&[
                     "smtp",
@@ -92,6 +103,14 @@ pub fn notifiers(
                     "urls",
                     "labels",
                     "resend",
+                    "body",
+                    "content_type",
+                    "bot_token",
+                    "token",
+                    "access_token",
+                    "to",
+                    "retry",
+                    "expire",
                 ]);
                 None
             }
@@ -151,14 +170,35 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
         None => Some(BTreeMap::new()),
         Some(n) => values::headers(&n, sink),
     };
+    let content_type = match t.get("content_type") {
+        None => Some(JSON.to_string()),
+        Some(n) => n.non_empty_str(sink).and_then(|s| {
+            if reqwest::header::HeaderValue::from_str(s).is_ok() {
+                Some(s.to_string())
+            } else {
+                n.error(sink, "content_type is not a valid header value");
+                None
+            }
+        }),
+    };
+    let body = match (t.get("body"), &content_type) {
+        (None, _) => Some(None),
+        (Some(n), Some(ct)) => chat::template(&n, ct, sink).map(Some),
+        (Some(n), None) => n.str(sink).map(|s| Some(s.to_string())),
+    };
     let timeout = timeout(t, sink, 10);
     Some(WebhookNotifier {
         url: url?,
         secret: secret?,
         headers: headers?,
+        body: body?,
+        content_type: content_type?,
         timeout: timeout?,
     })
 }
+
+/// The webhook's default `content_type`.
+const JSON: &str = "application/json";
 
 /// `routing_key` is a secret: its errors never quote it.
 fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
@@ -348,6 +388,16 @@ fn contact(
             return None;
         }
         return Some(ContactMethod { via, to: to_str });
+    }
+    if let (Some(kind), Some(to_str), Some(n)) = (
+        kind.as_deref().and_then(ChatKind::from_type),
+        &to_str,
+        &to,
+    ) {
+        if let Err(e) = chat::recipient(kind, to_str) {
+            n.error(sink, e);
+            return None;
+        }
     }
     Some(ContactMethod {
         via,

@@ -1,0 +1,484 @@
+//! Chat presets: Slack, Discord, Teams, Telegram, ntfy, Pushover, Matrix (issue 18).
+//!
+//! Each service is one small file that turns a page into that service's request(s)
+//! ([`Preset::requests`]): its body, its idiom for the event ([`tone`]), its size limits and
+//! its escaping. This file does the rest, the same for all: one attempt per request, the
+//! answer classified as the SPEC §5 webhook rule says (2xx delivered; 408, 429, 5xx and
+//! network trouble retried with the service's retry hint; other 4xx permanent) with the
+//! service's own explanation quoted, and the secret starred wherever it could be printed.
+//!
+//! These services cannot be reached from the test machine: tests/notify_chat*.rs run each
+//! preset against a local server implementing that service's documented contract.
+
+pub mod discord;
+pub mod matrix;
+pub mod ntfy;
+pub mod pushover;
+pub mod slack;
+pub mod teams;
+pub mod telegram;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, Url};
+use serde_json::Value;
+
+use super::webhook::{error_chain, parse_retry_after};
+use super::{Notifier, NotifyError, SendFuture};
+use crate::config::{ChatKind, ChatNotifier as ChatConfig};
+use crate::core::model::{IncidentState, Page, PageEvent};
+use crate::redact::MASK;
+use crate::text::sanitize_line;
+
+/// How much of a refusal's body is read, and how much of its text reaches the timeline.
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
+const MAX_ANSWER_CHARS: usize = 300;
+
+/// One HTTP request of a page. No `Debug`: the URL may hold the secret (Telegram).
+#[derive(Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    /// `Authorization: Bearer …` (ntfy, Matrix).
+    pub bearer: Option<String>,
+    pub body: Body,
+}
+
+#[derive(Clone)]
+pub enum Body {
+    Json(Value),
+    /// `application/x-www-form-urlencoded` (Pushover).
+    Form(Vec<(&'static str, String)>),
+}
+
+/// What a page needs beyond itself.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// Acknowledge and resolve links (SPEC §13, `[daemon] public_url`). No such key exists
+    /// yet, so nothing fills this: it is the hook presets read (ntfy action buttons).
+    pub ack: Option<String>,
+    pub resolve: Option<String>,
+}
+
+/// One chat service's request contract.
+pub trait Preset: Send + Sync {
+    /// The requests for one page, sent in order; the page is delivered when all succeed.
+    /// `to` is the recipient (chat id, user key, room) when the service takes one.
+    fn requests(&self, page: &Page, to: Option<&str>, links: &Links)
+    -> Result<Vec<Request>, String>;
+
+    /// The service's retry hint in a refusal's JSON body (Discord `retry_after`, Telegram
+    /// `parameters.retry_after`, Matrix `retry_after_ms`), used when there is no
+    /// `Retry-After` header.
+    fn retry_hint(&self, _answer: &Value) -> Option<Duration> {
+        None
+    }
+}
+
+/// A preset behind the [`Notifier`] trait.
+pub struct ChatNotifier {
+    client: reqwest::Client,
+    kind: ChatKind,
+    preset: Box<dyn Preset>,
+    secret: Option<String>,
+    default_to: Option<String>,
+    links: Links,
+    timeout: Duration,
+}
+
+impl ChatNotifier {
+    /// Checks the URL now, so a typo shows at config load.
+    pub fn new(config: &ChatConfig) -> Result<Self, String> {
+        let url = Url::parse(&config.url).map_err(|e| format!("invalid url: {e}"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("url is not http(s)".to_string());
+        }
+        let secret = config.secret.clone();
+        let needs_secret = config.kind.secret_key().is_some_and(|(_, required)| required);
+        if needs_secret && secret.is_none() {
+            return Err("missing secret".to_string());
+        }
+        let preset: Box<dyn Preset> = match config.kind {
+            ChatKind::Slack => Box::new(slack::Slack { url }),
+            ChatKind::Discord => Box::new(discord::Discord { url }),
+            ChatKind::Teams => Box::new(teams::Teams { url }),
+            ChatKind::Telegram => Box::new(telegram::Telegram::new(url, secret.clone())?),
+            ChatKind::Ntfy => Box::new(ntfy::Ntfy::new(&url, secret.clone())?),
+            ChatKind::Pushover => Box::new(pushover::Pushover::new(url, config)?),
+            ChatKind::Matrix => Box::new(matrix::Matrix::new(url, secret.clone())),
+        };
+        Ok(ChatNotifier {
+            client: super::http_client(config.timeout, Default::default())?,
+            kind: config.kind,
+            preset,
+            secret,
+            default_to: config.to.clone(),
+            links: Links::default(),
+            timeout: config.timeout,
+        })
+    }
+
+    /// Ack and resolve links for pages (the SPEC §13 hook; unused until `public_url` exists).
+    pub fn with_links(mut self, links: Links) -> Self {
+        self.links = links;
+        self
+    }
+
+    /// The person's `to`, else the notifier's own `to`.
+    fn recipient<'a>(&'a self, page: &'a Page) -> Result<Option<&'a str>, NotifyError> {
+        let to = page
+            .to
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .or(self.default_to.as_deref());
+        if self.kind.needs_to() && to.is_none() {
+            return Err(NotifyError::permanent(format!(
+                "{} needs a recipient: set `to` on the person's contact method or on the \
+                 notifier ({})",
+                self.kind.as_str(),
+                self.kind.to_form()
+            )));
+        }
+        Ok(to)
+    }
+
+    async fn send_one(&self, request: Request) -> Result<(), NotifyError> {
+        let mut builder = self.client.request(request.method, request.url);
+        if let Some(token) = &request.bearer {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| NotifyError::permanent("the token is not a valid header value"))?;
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        builder = match request.body {
+            Body::Json(v) => builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(&v).map_err(|e| NotifyError::permanent(e.to_string()))?),
+            Body::Form(fields) => builder
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form(&fields)),
+        };
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| NotifyError::retryable(self.network_error(e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let header_hint = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Timestamp::now()));
+        let head = read_head(response).await;
+        let json = serde_json::from_slice::<Value>(&head).ok();
+        let hint = header_hint.or_else(|| json.as_ref().and_then(|v| self.preset.retry_hint(v)));
+        let answer = answer_text(&head, self.secret.as_deref());
+        Err(classify(self.kind.as_str(), status, hint, &answer))
+    }
+
+    fn network_error(&self, e: reqwest::Error) -> String {
+        let name = self.kind.as_str();
+        if e.is_timeout() {
+            let after = humantime::format_duration(self.timeout);
+            format!("{name} timed out after {after}")
+        } else {
+            // Without the URL: a webhook URL or a Telegram path is the secret itself.
+            let text = format!("{name}: {}", error_chain(&e.without_url()));
+            starred(text, self.secret.as_deref())
+        }
+    }
+}
+
+impl Notifier for ChatNotifier {
+    fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
+        Box::pin(async move {
+            let to = self.recipient(page)?;
+            let requests = self
+                .preset
+                .requests(page, to, &self.links)
+                .map_err(NotifyError::permanent)?;
+            for request in requests {
+                self.send_one(request).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The SPEC §5 rule with the service's name and answer: 2xx delivered; 408, 429 and 5xx (and
+/// an unexpected 1xx/3xx: redirects are not followed) retried with `retry_after`; other 4xx
+/// (400 bad request, 401/403 bad token, 404 unknown webhook or chat) permanent.
+pub fn classify(
+    service: &str,
+    status: reqwest::StatusCode,
+    retry_after: Option<Duration>,
+    answer: &str,
+) -> NotifyError {
+    let mut message = format!("{service} answered {status}");
+    if !answer.is_empty() {
+        message = format!("{message}: {answer}");
+    }
+    let permanent = status.is_client_error()
+        && status != reqwest::StatusCode::REQUEST_TIMEOUT
+        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
+    if permanent {
+        NotifyError::permanent(message)
+    } else {
+        NotifyError::Retryable {
+            message: super::shown(message),
+            retry_after: retry_after.map(|d| d.min(super::MAX_RETRY_AFTER)),
+        }
+    }
+}
+
+/// A refusal as one line: the service's explanation from its JSON answer (Telegram
+/// `description`, Matrix `errcode: error`, ntfy `error`, Discord `message`, Pushover
+/// `errors`), else the body's first line; the secret starred, bounded.
+pub fn answer_text(body: &[u8], secret: Option<&str>) -> String {
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => {
+            let mut parts: Vec<String> = Vec::new();
+            if let Some(code) = v["errcode"].as_str() {
+                parts.push(code.to_string());
+            }
+            for key in ["description", "error", "message"] {
+                if let Some(m) = v[key].as_str() {
+                    parts.push(m.to_string());
+                }
+            }
+            if let Some(errors) = v["errors"].as_array() {
+                let list: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
+                if !list.is_empty() {
+                    parts.push(list.join("; "));
+                }
+            }
+            if parts.is_empty() {
+                v.to_string()
+            } else {
+                parts.join(": ")
+            }
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            let line = text.lines().map(str::trim).find(|l| !l.is_empty());
+            line.unwrap_or("").to_string()
+        }
+    };
+    let text = starred(text, secret);
+    fit(&sanitize_line(&text), Limit::Chars(MAX_ANSWER_CHARS), plain)
+}
+
+fn starred(text: String, secret: Option<&str>) -> String {
+    match secret {
+        Some(s) if !s.is_empty() && text.contains(s) => text.replace(s, MASK),
+        _ => text,
+    }
+}
+
+async fn read_head(mut response: reqwest::Response) -> Vec<u8> {
+    let mut head = Vec::new();
+    while head.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    head.truncate(MAX_ANSWER_BYTES);
+    head
+}
+
+fn form(fields: &[(&'static str, String)]) -> Vec<u8> {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        out.append_pair(k, v);
+    }
+    out.finish().into_bytes()
+}
+
+/// How a page reads in chat: the service picks its colour, priority or tag from this.
+/// A new page event (flapping, digest, handoff) must be given its tone here; the match has
+/// no catch-all so the compiler asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Triggered: wake someone.
+    Alarm,
+    /// Escalated: still nobody acked; wake the next step.
+    Escalated,
+    /// Acknowledged: someone is on it; inform quietly.
+    Acknowledged,
+    /// Resolved: all clear.
+    Resolved,
+    /// A test page: nothing is wrong.
+    Test,
+}
+
+pub fn tone(event: PageEvent) -> Tone {
+    match event {
+        PageEvent::Triggered => Tone::Alarm,
+        PageEvent::Escalated => Tone::Escalated,
+        PageEvent::Acknowledged => Tone::Acknowledged,
+        PageEvent::Resolved => Tone::Resolved,
+        PageEvent::Test => Tone::Test,
+    }
+}
+
+impl Tone {
+    /// Wakes someone (urgent priority, emergency, a notifying message type).
+    pub fn urgent(self) -> bool {
+        matches!(self, Tone::Alarm | Tone::Escalated)
+    }
+
+    /// `#rrggbb`: red, dark red, amber, green, blue.
+    pub fn colour(self) -> &'static str {
+        match self {
+            Tone::Alarm => "#d62728",
+            Tone::Escalated => "#8b0000",
+            Tone::Acknowledged => "#ff9900",
+            Tone::Resolved => "#2ca02c",
+            Tone::Test => "#1f77b4",
+        }
+    }
+}
+
+/// `TRIGGERED #17 website` (`TEST` for a test page): one line, no outside text but the
+/// check name (a config name).
+pub fn title(page: &Page) -> String {
+    if page.event == PageEvent::Test {
+        "TEST page from oncalld".to_string()
+    } else {
+        format!(
+            "{} #{} {}",
+            page.event.as_str().to_uppercase(),
+            page.incident,
+            page.check
+        )
+    }
+}
+
+/// The probe's message (or a test page's text), one line, control characters replaced.
+pub fn message(page: &Page) -> String {
+    let text = if page.event == PageEvent::Test {
+        &page.text
+    } else {
+        &page.summary
+    };
+    sanitize_line(text).into_owned()
+}
+
+/// The facts under the message, as label/value pairs; plain text, escaped by the preset.
+pub fn facts(page: &Page) -> Vec<(&'static str, String)> {
+    if page.event == PageEvent::Test {
+        return vec![
+            ("Recipient", sanitize_line(&page.recipient).into_owned()),
+            ("Via", page.notifier.clone()),
+            ("Key", page.key.clone()),
+        ];
+    }
+    let todo = match page.incident_state {
+        IncidentState::Triggered => format!("oncalld ack {}", page.incident),
+        IncidentState::Acknowledged => format!("oncalld resolve {}", page.incident),
+        IncidentState::Resolved => "nothing".to_string(),
+    };
+    vec![
+        ("Check", page.check.clone()),
+        (
+            "Incident",
+            format!("#{} {}", page.incident, page.incident_state.as_str()),
+        ),
+        ("Step", page.step.to_string()),
+        ("Since", page.opened_at.to_string()),
+        ("To do", todo),
+        ("Timeline", format!("oncalld show {}", page.incident)),
+    ]
+}
+
+/// A size limit, in the unit the service counts.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    Chars(usize),
+    Bytes(usize),
+}
+
+/// `raw` escaped char by char with `escape`, cut (before an escape sequence, never inside
+/// one) so that it, with a final `…`, stays within `limit`.
+pub fn fit(raw: &str, limit: Limit, escape: fn(char, &mut String)) -> String {
+    let (max, size): (usize, fn(&str) -> usize) = match limit {
+        Limit::Chars(n) => (n, |s| s.chars().count()),
+        Limit::Bytes(n) => (n, str::len),
+    };
+    let mut all = String::with_capacity(raw.len());
+    raw.chars().for_each(|c| escape(c, &mut all));
+    if size(&all) <= max {
+        return all;
+    }
+    let mut out = String::with_capacity(max.min(all.len()));
+    let mut used = 0;
+    let mut piece = String::new();
+    let ellipsis = size("…");
+    for c in raw.chars() {
+        piece.clear();
+        escape(c, &mut piece);
+        let n = size(&piece);
+        if used + n + ellipsis > max {
+            break;
+        }
+        out.push_str(&piece);
+        used += n;
+    }
+    out.push('…');
+    out
+}
+
+/// No escaping (the service shows plain text).
+pub fn plain(c: char, out: &mut String) {
+    out.push(c);
+}
+
+/// HTML text escaping (Telegram `parse_mode=HTML`, Matrix `formatted_body`).
+pub fn html(c: char, out: &mut String) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    }
+}
+
+/// Markdown: a backslash before every character CommonMark could read as syntax
+/// (Discord, Teams' Adaptive Card text).
+pub fn markdown(c: char, out: &mut String) {
+    if matches!(
+        c,
+        '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '-' | '+' | '=' | '[' | ']' | '('
+            | ')' | '!' | '{' | '}' | '.' | ':'
+    ) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_never_cuts_an_escape() {
+        assert_eq!(fit("a<b", Limit::Chars(10), html), "a&lt;b");
+        assert_eq!(fit("a<bcdef", Limit::Chars(5), html), "a…");
+        assert_eq!(fit("ééé", Limit::Bytes(5), plain), "é…");
+        assert_eq!(fit("*x", Limit::Chars(10), markdown), "\\*x");
+    }
+
+    #[test]
+    fn answers_are_one_line_and_starred() {
+        let body = br#"{"ok":false,"error_code":401,"description":"Unauthorized bot123:SECRET"}"#;
+        assert_eq!(answer_text(body, Some("123:SECRET")), "Unauthorized bot***");
+        assert_eq!(answer_text(b"\n invalid_payload\x1b[2J\nmore", None), "invalid_payload\u{fffd}[2J");
+    }
+}
