@@ -82,7 +82,9 @@ pub struct ChatNotifier {
     client: reqwest::Client,
     kind: ChatKind,
     preset: Box<dyn Preset>,
-    secret: Option<String>,
+    /// Starred in every message: the token, and for webhook URLs the parts that are the
+    /// secret (the last path segment, a `sig` parameter).
+    secrets: Vec<String>,
     default_to: Option<String>,
     links: Links,
     timeout: Duration,
@@ -96,6 +98,10 @@ impl ChatNotifier {
             return Err("url is not http(s)".to_string());
         }
         let secret = config.secret.clone();
+        let mut secrets: Vec<String> = secret.iter().cloned().collect();
+        if config.kind.secret_key().is_none() {
+            secrets.extend(url_secrets(&url));
+        }
         let needs_secret = config.kind.secret_key().is_some_and(|(_, required)| required);
         if needs_secret && secret.is_none() {
             return Err("missing secret".to_string());
@@ -113,7 +119,7 @@ impl ChatNotifier {
             client: super::http_client(config.timeout, Default::default())?,
             kind: config.kind,
             preset,
-            secret,
+            secrets,
             default_to: config.to.clone(),
             links: Links::default(),
             timeout: config.timeout,
@@ -176,7 +182,7 @@ impl ChatNotifier {
         let head = read_head(response).await;
         let json = serde_json::from_slice::<Value>(&head).ok();
         let hint = header_hint.or_else(|| json.as_ref().and_then(|v| self.preset.retry_hint(v)));
-        let answer = answer_text(&head, self.secret.as_deref());
+        let answer = answer_text(&head, &self.secrets);
         Err(classify(self.kind.as_str(), status, hint, &answer))
     }
 
@@ -188,7 +194,7 @@ impl ChatNotifier {
         } else {
             // Without the URL: a webhook URL or a Telegram path is the secret itself.
             let text = format!("{name}: {}", error_chain(&e.without_url()));
-            starred(text, self.secret.as_deref())
+            starred(text, &self.secrets)
         }
     }
 }
@@ -238,7 +244,7 @@ pub fn classify(
 /// A refusal as one line: the service's explanation from its JSON answer (Telegram
 /// `description`, Matrix `errcode: error`, ntfy `error`, Discord `message`, Pushover
 /// `errors`), else the body's first line; the secret starred, bounded.
-pub fn answer_text(body: &[u8], secret: Option<&str>) -> String {
+pub fn answer_text(body: &[u8], secrets: &[String]) -> String {
     let text = match serde_json::from_slice::<Value>(body) {
         Ok(v) => {
             let mut parts: Vec<String> = Vec::new();
@@ -268,15 +274,34 @@ pub fn answer_text(body: &[u8], secret: Option<&str>) -> String {
             line.unwrap_or("").to_string()
         }
     };
-    let text = starred(text, secret);
+    let text = starred(text, secrets);
     fit(&sanitize_line(&text), Limit::Chars(MAX_ANSWER_CHARS), plain)
 }
 
-fn starred(text: String, secret: Option<&str>) -> String {
-    match secret {
-        Some(s) if !s.is_empty() && text.contains(s) => text.replace(s, MASK),
-        _ => text,
+fn starred(mut text: String, secrets: &[String]) -> String {
+    for s in secrets {
+        if !s.is_empty() && text.contains(s.as_str()) {
+            text = text.replace(s.as_str(), MASK);
+        }
     }
+    text
+}
+
+/// The secret parts of a webhook URL (Slack `/services/T/B/<secret>`, Discord
+/// `/api/webhooks/<id>/<token>`, Teams `…&sig=<signature>`), as sent and percent-decoded.
+fn url_secrets(url: &Url) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(last) = url.path_segments().and_then(|mut s| s.next_back()) {
+        if last.len() >= 8 {
+            out.push(last.to_string());
+        }
+    }
+    for (k, v) in url.query_pairs() {
+        if k == "sig" && !v.is_empty() {
+            out.push(v.into_owned());
+        }
+    }
+    out
 }
 
 async fn read_head(mut response: reqwest::Response) -> Vec<u8> {
@@ -478,7 +503,9 @@ mod tests {
     #[test]
     fn answers_are_one_line_and_starred() {
         let body = br#"{"ok":false,"error_code":401,"description":"Unauthorized bot123:SECRET"}"#;
-        assert_eq!(answer_text(body, Some("123:SECRET")), "Unauthorized bot***");
-        assert_eq!(answer_text(b"\n invalid_payload\x1b[2J\nmore", None), "invalid_payload\u{fffd}[2J");
+        let secrets = ["123:SECRET".to_string()];
+        assert_eq!(answer_text(body, &secrets), "Unauthorized bot***");
+        let text = answer_text(b"\n invalid_payload\x1b[2J\nmore", &[]);
+        assert_eq!(text, "invalid_payload\u{fffd}[2J");
     }
 }
