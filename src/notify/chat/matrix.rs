@@ -2,9 +2,10 @@
 //! {eventType}/{txnId}"): `url` is the homeserver, `access_token` is sent as `Authorization:
 //! Bearer`, the room id is the person's `to`.
 //!
-//! - The transaction id is derived from the page's idempotency key (`oncalld-` and 32 hex
-//!   digits of its SHA-256): a retry of the same page reuses it, and the homeserver answers
-//!   with the first event instead of posting twice.
+//! - The transaction id is derived from the page's idempotency key and its incident's
+//!   opening time (`oncalld-` and 32 hex digits of their SHA-256; incident ids restart with a
+//!   new database, the opening time tells them apart): a retry of the same page reuses it,
+//!   and the homeserver answers with the first event instead of posting twice.
 //! - Triggered and escalated pages are `m.text` (they notify); acknowledged, resolved and
 //!   test pages are `m.notice` (the default push rules keep notices quiet).
 //! - `body` is plain text, `formatted_body` HTML with outside text escaped; `"m.mentions": {}`
@@ -38,7 +39,8 @@ impl Matrix {
 
 /// `oncalld-<32 hex>`, the same for every attempt of one page.
 pub fn txn_id(page: &Page) -> String {
-    let digest = Sha256::digest(page.key.as_bytes());
+    let seed = format!("{}\n{}", page.key, page.opened_at.as_second());
+    let digest = Sha256::digest(seed.as_bytes());
     format!("oncalld-{}", &hex::encode(digest)[..32])
 }
 

@@ -475,13 +475,13 @@ pub fn html(c: char, out: &mut String) {
     }
 }
 
-/// Markdown: a backslash before every character CommonMark could read as syntax
-/// (Discord, Teams' Adaptive Card text).
+/// Markdown: a backslash before every character that starts markdown syntax in Discord and
+/// Teams' Adaptive Card text (emphasis, code, strike, spoiler, quote, heading, list, link,
+/// mention `<@id>`). Text is one line, so line-start-only syntax needs no more.
 pub fn markdown(c: char, out: &mut String) {
     if matches!(
         c,
-        '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '-' | '+' | '=' | '[' | ']' | '('
-            | ')' | '!' | '{' | '}' | '.' | ':'
+        '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '<' | '#' | '-' | '[' | ']' | '(' | ')'
     ) {
         out.push('\\');
     }
