@@ -62,6 +62,10 @@ pub fn answer(
     if path.starts_with("/_matrix/") {
         return matrix(shared, method, path, headers, body.len(), json_body);
     }
+    if path.starts_with("/hook") {
+        // A generic receiver for the webhook's body templates: takes anything.
+        return (200, "ok".into());
+    }
     if path == "/" || path == "/ntfy/" {
         return ntfy(method, headers, body.len(), json_body);
     }
