@@ -225,3 +225,23 @@ content_type = "text/plain"
         assert!(err.contains(w), "missing {w:?} in:\n{err}");
     }
 }
+
+#[test]
+fn check_config_finds_a_template_error_with_file_line_col() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checks.toml");
+    let text = "[notifiers.hook]\ntype = \"webhook\"\nurl = \"https://h.example.com/\"\n\
+                body = '{\"t\": {{ incident.summry }}}'\n";
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_oncalld"))
+        .args(["check-config", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let want = format!(
+        "{}:4:18: notifiers.hook.body: template error on template line 1: undefined value",
+        path.display()
+    );
+    assert!(err.contains(&want), "{err}");
+}
