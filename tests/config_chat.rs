@@ -74,7 +74,10 @@ notify = [
     ))
     .unwrap();
     let s = chat(&c, "slack");
-    assert_eq!((s.kind, s.url.as_str(), s.secret.clone()), (ChatKind::Slack, SLACK, None));
+    assert_eq!(
+        (s.kind, s.url.as_str(), s.secret.clone()),
+        (ChatKind::Slack, SLACK, None)
+    );
     assert_eq!(s.timeout, Duration::from_secs(10));
     assert_eq!(chat(&c, "discord").timeout, Duration::from_secs(5));
     let t = chat(&c, "telegram");
@@ -82,11 +85,22 @@ notify = [
     assert_eq!(t.secret.as_deref(), Some("123456:TGs3cr3t"));
     let p = chat(&c, "pushover");
     assert_eq!(p.url, "https://api.pushover.net");
-    assert_eq!((p.retry, p.expire), (Duration::from_secs(30), Duration::from_secs(7200)));
+    assert_eq!(
+        (p.retry, p.expire),
+        (Duration::from_secs(30), Duration::from_secs(7200))
+    );
     assert_eq!(chat(&c, "ntfy").secret, None);
     assert_eq!(chat(&c, "matrix").to.as_deref(), Some("!ops:example.org"));
     let shown = format!("{c:?}");
-    for secret in ["SLACKs3cr3t", "DISCORDs3cr3t", "S1G", "TGs3cr3t", "NTFYs3cr3t", "azGDOR", "MATRIXs3cr3t"] {
+    for secret in [
+        "SLACKs3cr3t",
+        "DISCORDs3cr3t",
+        "S1G",
+        "TGs3cr3t",
+        "NTFYs3cr3t",
+        "azGDOR",
+        "MATRIXs3cr3t",
+    ] {
         assert!(!shown.contains(secret), "Debug shows {secret}: {shown}");
     }
     assert!(shown.contains("<hooks.slack.com/***>"), "{shown}");

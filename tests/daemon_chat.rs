@@ -18,7 +18,11 @@ use daemon_support::{Daemon, Target};
 /// Every preset on `server`; `bad` gets a wrong secret. One check on `target` paging alice
 /// through Telegram (her chat id in `to`) and Slack.
 fn config(server: &ChatServer, target: &str, bad_telegram: bool) -> String {
-    let tg_token = if bad_telegram { "999:WRONGs3cr3t" } else { TELEGRAM_TOKEN };
+    let tg_token = if bad_telegram {
+        "999:WRONGs3cr3t"
+    } else {
+        TELEGRAM_TOKEN
+    };
     format!(
         r#"
 [[check]]
@@ -86,8 +90,14 @@ fn test_page_delivers_through_every_preset_and_an_incident_pages_alice() {
     let target = Target::start();
     let d = Daemon::start(&config(&server, &target.url(), false));
     let check = d.cli(&["check-config", "-c", d.config.to_str().unwrap()]);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
-    for name in ["slack", "discord", "teams", "telegram", "ntfy", "pushover", "matrix"] {
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    for name in [
+        "slack", "discord", "teams", "telegram", "ntfy", "pushover", "matrix",
+    ] {
         let out = d.cli(&["test-page", &format!("notifier:{name}")]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(0), "{name}: {text}");
@@ -99,13 +109,31 @@ fn test_page_delivers_through_every_preset_and_an_incident_pages_alice() {
     wait_incident(&d);
     let (tg, slack) = d.wait_for("alice paged twice", Duration::from_secs(10), || {
         let r = server.received();
-        let tg = r.iter().skip(7).find(|r| r.uri.starts_with("/bot"))?.clone();
-        let slack = r.iter().skip(7).find(|r| r.uri.starts_with("/services"))?.clone();
+        let tg = r
+            .iter()
+            .skip(7)
+            .find(|r| r.uri.starts_with("/bot"))?
+            .clone();
+        let slack = r
+            .iter()
+            .skip(7)
+            .find(|r| r.uri.starts_with("/services"))?
+            .clone();
         Some((tg, slack))
     });
     assert_eq!(tg.json()["chat_id"], "-1001234567890");
-    assert!(tg.json()["text"].as_str().unwrap().starts_with("<b>TRIGGERED #1 web</b>"));
-    assert!(slack.json()["text"].as_str().unwrap().starts_with("TRIGGERED #1 web: "));
+    assert!(
+        tg.json()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<b>TRIGGERED #1 web</b>")
+    );
+    assert!(
+        slack.json()["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("TRIGGERED #1 web: ")
+    );
 }
 
 #[test]
@@ -116,7 +144,10 @@ fn a_refusal_prints_the_services_answer_and_never_the_token() {
     let out = d.cli(&["test-page", "notifier:telegram"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("telegram answered 401 Unauthorized: Unauthorized"), "{text}");
+    assert!(
+        text.contains("telegram answered 401 Unauthorized: Unauthorized"),
+        "{text}"
+    );
     let shown = format!("{text}{}", d.log_text());
     assert!(!shown.contains("WRONGs3cr3t"), "{shown}");
 }

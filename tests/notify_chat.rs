@@ -86,7 +86,10 @@ fn every_event_is_accepted_by_each_service_contract() {
         for event in EVENTS {
             send(&n, &chat_page(event, to)).unwrap_or_else(|e| panic!("{kind:?} {event:?}: {e}"));
             let last = server.last();
-            assert!((200..300).contains(&last.status), "{kind:?} {event:?}: {last:?}");
+            assert!(
+                (200..300).contains(&last.status),
+                "{kind:?} {event:?}: {last:?}"
+            );
         }
     }
 }
@@ -107,7 +110,10 @@ fn hostile_and_huge_messages_are_accepted_and_leave_no_controls() {
                 let body = String::from_utf8(server.last().body).unwrap();
                 assert!(!body.contains(['\x1b', '\x07']), "{kind:?}: {body}");
                 // JSON escapes of controls would smuggle them too.
-                assert!(!body.contains("\\u001b") && !body.contains("\\u0007"), "{kind:?}");
+                assert!(
+                    !body.contains("\\u001b") && !body.contains("\\u0007"),
+                    "{kind:?}"
+                );
             }
         }
     }
@@ -147,10 +153,17 @@ fn forced_error_answers_are_classified() {
         let p = chat_page(PageEvent::Triggered, to);
         for status in [400, 401, 403, 404, 413] {
             let quoted = format!("nope, {} is refused", secret_of(kind));
-            server.force(status, &[], &serde_json::json!({"description": quoted}).to_string());
+            server.force(
+                status,
+                &[],
+                &serde_json::json!({"description": quoted}).to_string(),
+            );
             let err = send(&n, &p).unwrap_err();
             assert!(!err.is_retryable(), "{kind:?} {status}: {err:?}");
-            assert!(err.message().contains("nope, *** is refused"), "{kind:?}: {err:?}");
+            assert!(
+                err.message().contains("nope, *** is refused"),
+                "{kind:?}: {err:?}"
+            );
             assert!(!err.message().contains(secret_of(kind)), "{kind:?}");
         }
         for status in [500, 502, 503, 408] {
@@ -172,16 +185,31 @@ fn forced_error_answers_are_classified() {
 fn rate_limits_honour_each_services_own_retry_hint() {
     let server = ChatServer::start();
     let cases = [
-        (ChatKind::Discord, r#"{"message":"You are being rate limited.","retry_after":1.5,"global":false}"#, 1500),
-        (ChatKind::Telegram, r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}"#, 5000),
-        (ChatKind::Matrix, r#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":2000}"#, 2000),
+        (
+            ChatKind::Discord,
+            r#"{"message":"You are being rate limited.","retry_after":1.5,"global":false}"#,
+            1500,
+        ),
+        (
+            ChatKind::Telegram,
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 5","parameters":{"retry_after":5}}"#,
+            5000,
+        ),
+        (
+            ChatKind::Matrix,
+            r#"{"errcode":"M_LIMIT_EXCEEDED","error":"Too many requests","retry_after_ms":2000}"#,
+            2000,
+        ),
     ];
     for (kind, answer, millis) in cases {
         let (cfg, to) = config(kind, &server);
         let n = ChatNotifier::new(&cfg).unwrap();
         server.force(429, &[], answer);
         match send(&n, &chat_page(PageEvent::Triggered, to)).unwrap_err() {
-            NotifyError::Retryable { retry_after, message } => {
+            NotifyError::Retryable {
+                retry_after,
+                message,
+            } => {
                 assert_eq!(retry_after, Some(Duration::from_millis(millis)), "{kind:?}");
                 assert!(message.contains("429"), "{message}");
             }
@@ -196,11 +224,16 @@ fn network_trouble_is_retryable_and_never_shows_the_url() {
     let server = ChatServer::start();
     for kind in ChatKind::ALL {
         let (mut cfg, to) = config(kind, &server);
-        cfg.url = cfg.url.replace(&server.addr.to_string(), &format!("127.0.0.1:{port}"));
+        cfg.url = cfg
+            .url
+            .replace(&server.addr.to_string(), &format!("127.0.0.1:{port}"));
         let n = ChatNotifier::new(&cfg).unwrap();
         let err = send(&n, &chat_page(PageEvent::Triggered, to)).unwrap_err();
         assert!(err.is_retryable(), "{kind:?}: {err:?}");
-        assert!(!err.message().contains(secret_of(kind)), "{kind:?}: {err:?}");
+        assert!(
+            !err.message().contains(secret_of(kind)),
+            "{kind:?}: {err:?}"
+        );
     }
 }
 
@@ -211,7 +244,10 @@ fn a_page_without_a_recipient_is_permanent_and_the_notifier_to_is_the_default() 
         let (mut cfg, to) = config(kind, &server);
         let n = ChatNotifier::new(&cfg).unwrap();
         let err = send(&n, &chat_page(PageEvent::Test, None)).unwrap_err();
-        assert!(!err.is_retryable() && err.message().contains("needs a recipient"), "{err:?}");
+        assert!(
+            !err.is_retryable() && err.message().contains("needs a recipient"),
+            "{err:?}"
+        );
         cfg.to = to.map(str::to_string);
         let n = ChatNotifier::new(&cfg).unwrap();
         send(&n, &chat_page(PageEvent::Test, None)).unwrap();

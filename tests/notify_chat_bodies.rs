@@ -51,8 +51,8 @@ fn send(n: &ChatNotifier, event: PageEvent, to: Option<&str>, summary: Option<&s
 const FACTS: &str = "Check: website\nIncident: #17 triggered\nStep: 1\n\
                      Since: 2026-11-25T21:00:00Z\nTo do: oncalld ack 17\nTimeline: oncalld show 17";
 
-const HOSTILE: &str = "<b>x</b> *_~ @channel @everyone @room <!channel> </script> \"q\" &\nl2\x1b[2J";
-
+const HOSTILE: &str =
+    "<b>x</b> *_~ @channel @everyone @room <!channel> </script> \"q\" &\nl2\x1b[2J";
 
 #[test]
 fn slack_posts_plain_text_coloured_by_event_and_escapes_its_markup() {
@@ -84,10 +84,17 @@ fn slack_posts_plain_text_coloured_by_event_and_escapes_its_markup() {
     ];
     for (event, colour) in colours {
         send(&n, event, None, None);
-        assert_eq!(s.last().json()["attachments"][0]["color"], colour, "{event:?}");
+        assert_eq!(
+            s.last().json()["attachments"][0]["color"],
+            colour,
+            "{event:?}"
+        );
     }
     send(&n, PageEvent::Test, None, None);
-    assert_eq!(s.last().json()["text"], "TEST page from oncalld: TEST #17 website: HTTP 500 from https://example.com/health");
+    assert_eq!(
+        s.last().json()["text"],
+        "TEST page from oncalld: TEST #17 website: HTTP 500 from https://example.com/health"
+    );
     send(&n, PageEvent::Triggered, None, Some(HOSTILE));
     assert_eq!(
         s.last().json()["text"],
@@ -102,7 +109,10 @@ fn discord_posts_an_embed_and_pings_nobody() {
     let n = notifier(ChatKind::Discord, s.url(DISCORD_PATH), None);
     send(&n, PageEvent::Triggered, None, None);
     let r = s.last();
-    assert_eq!((r.method.as_str(), r.uri.as_str(), r.status), ("POST", DISCORD_PATH, 204));
+    assert_eq!(
+        (r.method.as_str(), r.uri.as_str(), r.status),
+        ("POST", DISCORD_PATH, 204)
+    );
     assert_eq!(
         r.json(),
         json!({
@@ -130,7 +140,10 @@ fn discord_posts_an_embed_and_pings_nobody() {
     send(&n, PageEvent::Triggered, None, Some(&"*".repeat(5000)));
     let v = s.last().json();
     let n = v["content"].as_str().unwrap().chars().count();
-    assert!((1998..=2000).contains(&n), "{n}: cut before an escape pair, never inside");
+    assert!(
+        (1998..=2000).contains(&n),
+        "{n}: cut before an escape pair, never inside"
+    );
     assert!(v["content"].as_str().unwrap().ends_with("\\*…"));
 }
 
@@ -140,7 +153,10 @@ fn teams_posts_an_adaptive_card_within_28_kb() {
     let n = notifier(ChatKind::Teams, s.url(TEAMS_PATH), None);
     send(&n, PageEvent::Acknowledged, None, None);
     let r = s.last();
-    assert_eq!((r.method.as_str(), r.uri.as_str(), r.status), ("POST", TEAMS_PATH, 202));
+    assert_eq!(
+        (r.method.as_str(), r.uri.as_str(), r.status),
+        ("POST", TEAMS_PATH, 202)
+    );
     let card = &r.json()["attachments"][0]["content"];
     assert_eq!(card["type"], "AdaptiveCard");
     assert_eq!(
@@ -152,14 +168,28 @@ fn teams_posts_an_adaptive_card_within_28_kb() {
         card["body"][1],
         json!({"type": "TextBlock", "text": "HTTP 500 from https://example.com/health", "wrap": true})
     );
-    assert_eq!(card["body"][2]["facts"][4], json!({"title": "To do", "value": "oncalld resolve 17"}));
-    for (event, colour) in [(PageEvent::Triggered, "attention"), (PageEvent::Resolved, "good"), (PageEvent::Test, "accent")] {
+    assert_eq!(
+        card["body"][2]["facts"][4],
+        json!({"title": "To do", "value": "oncalld resolve 17"})
+    );
+    for (event, colour) in [
+        (PageEvent::Triggered, "attention"),
+        (PageEvent::Resolved, "good"),
+        (PageEvent::Test, "accent"),
+    ] {
         send(&n, event, None, None);
-        assert_eq!(s.last().json()["attachments"][0]["content"]["body"][0]["color"], colour);
+        assert_eq!(
+            s.last().json()["attachments"][0]["content"]["body"][0]["color"],
+            colour
+        );
     }
     send(&n, PageEvent::Triggered, None, Some(&"é<".repeat(20_000)));
     let r = s.last();
-    assert!(r.body.len() <= 28 * 1024 && r.status == 202, "{} bytes", r.body.len());
+    assert!(
+        r.body.len() <= 28 * 1024 && r.status == 202,
+        "{} bytes",
+        r.body.len()
+    );
 }
 
 #[test]
@@ -179,14 +209,24 @@ fn telegram_sends_escaped_html_to_the_chat_and_only_pages_loudly_for_alarms() {
             "disable_notification": false,
         })
     );
-    send(&n, PageEvent::Resolved, Some("-1001234567890"), Some(HOSTILE));
+    send(
+        &n,
+        PageEvent::Resolved,
+        Some("-1001234567890"),
+        Some(HOSTILE),
+    );
     let v = s.last().json();
     assert_eq!(v["disable_notification"], true);
     assert!(v["text"].as_str().unwrap().contains(
         "&lt;b&gt;x&lt;/b&gt; *_~ @channel @everyone @room &lt;!channel&gt; &lt;/script&gt; &quot;q&quot; &amp; l2"
     ));
     // The stand-in parses Telegram's HTML and counts visible characters: within 4,096.
-    send(&n, PageEvent::Triggered, Some("-1001234567890"), Some(&"<&>".repeat(3000)));
+    send(
+        &n,
+        PageEvent::Triggered,
+        Some("-1001234567890"),
+        Some(&"<&>".repeat(3000)),
+    );
     let text = s.last().json()["text"].as_str().unwrap().to_string();
     let visible = chat_support::contracts::telegram_html(&text).unwrap();
     assert!(visible <= 4096 && s.last().status == 200, "{visible}");
@@ -195,11 +235,18 @@ fn telegram_sends_escaped_html_to_the_chat_and_only_pages_loudly_for_alarms() {
 #[test]
 fn ntfy_publishes_json_with_priority_and_tags_by_event() {
     let s = ChatServer::start();
-    let n = notifier(ChatKind::Ntfy, s.url("/ntfy/oncall-alerts"), Some(NTFY_TOKEN));
+    let n = notifier(
+        ChatKind::Ntfy,
+        s.url("/ntfy/oncall-alerts"),
+        Some(NTFY_TOKEN),
+    );
     send(&n, PageEvent::Triggered, None, None);
     let r = s.last();
     assert_eq!((r.method.as_str(), r.uri.as_str()), ("POST", "/ntfy/"));
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {NTFY_TOKEN}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {NTFY_TOKEN}").as_str())
+    );
     assert_eq!(
         r.json(),
         json!({
@@ -211,7 +258,11 @@ fn ntfy_publishes_json_with_priority_and_tags_by_event() {
         })
     );
     let idioms = [
-        (PageEvent::Escalated, 5, json!(["rotating_light", "arrow_double_up"])),
+        (
+            PageEvent::Escalated,
+            5,
+            json!(["rotating_light", "arrow_double_up"]),
+        ),
         (PageEvent::Acknowledged, 3, json!(["eyes"])),
         (PageEvent::Resolved, 2, json!(["white_check_mark"])),
         (PageEvent::Test, 3, json!(["test_tube"])),
@@ -219,7 +270,10 @@ fn ntfy_publishes_json_with_priority_and_tags_by_event() {
     for (event, priority, tags) in idioms {
         send(&n, event, None, None);
         let v = s.last().json();
-        assert_eq!((v["priority"].clone(), v["tags"].clone()), (json!(priority), tags));
+        assert_eq!(
+            (v["priority"].clone(), v["tags"].clone()),
+            (json!(priority), tags)
+        );
         assert!(v.get("actions").is_none(), "no public_url, no buttons");
     }
     send(&n, PageEvent::Triggered, None, Some(&"ü".repeat(5000)));
@@ -247,14 +301,23 @@ fn pushover_triggers_emergencies_and_cancels_them_by_tag_on_ack_and_resolve() {
     let n = notifier(ChatKind::Pushover, s.base(), Some(PUSHOVER_TOKEN));
     send(&n, PageEvent::Triggered, Some(PUSHOVER_USER), None);
     let r = s.last();
-    assert_eq!((r.method.as_str(), r.uri.as_str()), ("POST", "/1/messages.json"));
-    assert_eq!(r.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        (r.method.as_str(), r.uri.as_str()),
+        ("POST", "/1/messages.json")
+    );
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     let tag = "oncalld_17_1795640400";
     let expected: Vec<(String, String)> = [
         ("token", PUSHOVER_TOKEN),
         ("user", PUSHOVER_USER),
         ("title", "TRIGGERED #17 website"),
-        ("message", &format!("HTTP 500 from https://example.com/health\n\n{FACTS}")),
+        (
+            "message",
+            &format!("HTTP 500 from https://example.com/health\n\n{FACTS}"),
+        ),
         ("timestamp", "1795641150"),
         ("priority", "2"),
         ("retry", "60"),
@@ -271,13 +334,21 @@ fn pushover_triggers_emergencies_and_cancels_them_by_tag_on_ack_and_resolve() {
         let got = s.received()[before..].to_vec();
         assert_eq!(got.len(), 2, "{event:?}");
         assert_eq!(got[0].uri, format!("/1/receipts/cancel_by_tag/{tag}.json"));
-        assert_eq!(got[0].form(), vec![("token".to_string(), PUSHOVER_TOKEN.to_string())]);
+        assert_eq!(
+            got[0].form(),
+            vec![("token".to_string(), PUSHOVER_TOKEN.to_string())]
+        );
         assert_eq!(got[1].field("priority").as_deref(), Some("0"));
         assert_eq!(got[1].field("tags"), None);
     }
     send(&n, PageEvent::Test, Some(PUSHOVER_USER), None);
     assert_eq!(s.last().field("priority").as_deref(), Some("1"));
-    send(&n, PageEvent::Triggered, Some(PUSHOVER_USER), Some(&"x".repeat(5000)));
+    send(
+        &n,
+        PageEvent::Triggered,
+        Some(PUSHOVER_USER),
+        Some(&"x".repeat(5000)),
+    );
     let r = s.last();
     assert_eq!(r.field("message").unwrap().chars().count(), 1024);
     assert_eq!(r.status, 200);
@@ -290,12 +361,18 @@ fn pushover_cancel_failure_is_retried_whole_and_the_cancel_is_harmless_twice() {
     s.force(503, &[], "down");
     let mut p = page(PageEvent::Acknowledged, 17, 3, "alice", "chat");
     p.to = Some(PUSHOVER_USER.into());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     assert!(rt.block_on(n.send(&p)).unwrap_err().is_retryable());
     assert_eq!(s.received().len(), 1, "the notice waits for the cancel");
     rt.block_on(n.send(&p)).unwrap();
     let uris: Vec<String> = s.received().iter().map(|r| r.uri.clone()).collect();
-    assert_eq!(uris[1], "/1/receipts/cancel_by_tag/oncalld_17_1795640400.json");
+    assert_eq!(
+        uris[1],
+        "/1/receipts/cancel_by_tag/oncalld_17_1795640400.json"
+    );
     assert_eq!(uris[2], "/1/messages.json");
 }
 
@@ -314,7 +391,10 @@ fn matrix_puts_with_a_txn_id_from_the_page_key_so_a_retry_is_one_event() {
         r.uri,
         format!("/_matrix/client/v3/rooms/{MATRIX_ROOM}/send/m.room.message/{txn}")
     );
-    assert_eq!(r.header("authorization"), Some(format!("Bearer {MATRIX_TOKEN}").as_str()));
+    assert_eq!(
+        r.header("authorization"),
+        Some(format!("Bearer {MATRIX_TOKEN}").as_str())
+    );
     assert_eq!(
         r.json(),
         json!({
@@ -345,5 +425,9 @@ fn matrix_puts_with_a_txn_id_from_the_page_key_so_a_retry_is_one_event() {
     assert_eq!(v["m.mentions"], json!({}));
     let mut other_db = p.clone();
     other_db.opened_at = "2026-12-01T00:00:00Z".parse().unwrap();
-    assert_ne!(matrix::txn_id(&other_db), txn, "incident ids restart with a new database");
+    assert_ne!(
+        matrix::txn_id(&other_db),
+        txn,
+        "incident ids restart with a new database"
+    );
 }

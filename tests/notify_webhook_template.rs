@@ -74,14 +74,18 @@ fn a_hostile_message_cannot_break_the_json() {
     let s = ChatServer::start();
     let n = notifier(s.url("/hook/mm"), MATTERMOST, "application/json", None);
     let mut p = page(PageEvent::Triggered, 17, 3, "alice", "mm");
-    let hostile = "\"}, \"injected\": true, \"x\": {\"a\": \"</script><b>\\ \u{2028} *_~ @channel\n\x1b[2J";
+    let hostile =
+        "\"}, \"injected\": true, \"x\": {\"a\": \"</script><b>\\ \u{2028} *_~ @channel\n\x1b[2J";
     p.text = format!("TRIGGERED #17 website: {hostile}");
     p.summary = hostile.to_string();
     send(&n, &p);
     let v: Value = serde_json::from_slice(&s.last().body).expect("valid JSON");
     assert!(v.get("injected").is_none(), "{v}");
     let text = v["text"].as_str().unwrap();
-    assert!(text.contains("\"}, \"injected\": true"), "kept as text: {text}");
+    assert!(
+        text.contains("\"}, \"injected\": true"),
+        "kept as text: {text}"
+    );
     assert!(!text.contains(['\x1b', '\n']), "{text:?}");
 }
 
@@ -89,11 +93,19 @@ fn a_hostile_message_cannot_break_the_json() {
 fn text_bodies_have_no_escaping_and_their_own_content_type_and_signature() {
     let s = ChatServer::start();
     let t = "{{ event|upper }} #{{ incident.id }} {{ incident.check }}: {{ incident.summary }}";
-    let n = notifier(s.url("/hook/sms"), t, "text/plain; charset=utf-8", Some("k3y"));
+    let n = notifier(
+        s.url("/hook/sms"),
+        t,
+        "text/plain; charset=utf-8",
+        Some("k3y"),
+    );
     send(&n, &page(PageEvent::Resolved, 17, 3, "alice", "sms"));
     let r = s.last();
     let body = String::from_utf8(r.body.clone()).unwrap();
-    assert_eq!(body, "RESOLVED #17 website: HTTP 500 from https://example.com/health");
+    assert_eq!(
+        body,
+        "RESOLVED #17 website: HTTP 500 from https://example.com/health"
+    );
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
     assert_eq!(
         r.header("x-oncalld-signature"),

@@ -156,7 +156,11 @@ pub fn recipient(kind: ChatKind, to: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("invalid {} recipient {to:?} (expected {})", kind.as_str(), kind.to_form()))
+        Err(format!(
+            "invalid {} recipient {to:?} (expected {})",
+            kind.as_str(),
+            kind.to_form()
+        ))
     }
 }
 

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::chat;
 use super::limits;
 use super::reader::{Node, Sink, Table};
-use super::chat;
 use super::types::{
     AlertmanagerNotifier, ChatKind, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
     PagerDutyNotifier, Person, WebhookNotifier,
@@ -389,11 +389,9 @@ fn contact(
         }
         return Some(ContactMethod { via, to: to_str });
     }
-    if let (Some(kind), Some(to_str), Some(n)) = (
-        kind.as_deref().and_then(ChatKind::from_type),
-        &to_str,
-        &to,
-    ) {
+    if let (Some(kind), Some(to_str), Some(n)) =
+        (kind.as_deref().and_then(ChatKind::from_type), &to_str, &to)
+    {
         if let Err(e) = chat::recipient(kind, to_str) {
             n.error(sink, e);
             return None;

@@ -43,7 +43,11 @@ fn environment(json: bool) -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(50);
-    let escape = if json { AutoEscape::Json } else { AutoEscape::None };
+    let escape = if json {
+        AutoEscape::Json
+    } else {
+        AutoEscape::None
+    };
     env.set_auto_escape_callback(move |_| escape);
     env
 }
@@ -63,7 +67,9 @@ pub fn render(template: &str, page: &Page, content_type: &str) -> Result<String,
     let out = environment(json)
         .render_str(template, context(page))
         .map_err(|e| {
-            let what = e.detail().map_or_else(|| e.kind().to_string(), str::to_string);
+            let what = e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_string);
             let message = match e.line() {
                 Some(line) => format!("template error on template line {line}: {what}"),
                 None => format!("template error: {what}"),

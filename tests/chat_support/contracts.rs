@@ -95,12 +95,23 @@ fn slack(m: &Method, path: &str, is_json: bool, v: Option<Value>) -> (u16, Strin
 
 fn discord(m: &Method, path: &str, is_json: bool, v: Option<Value>) -> (u16, String) {
     if !path.starts_with("/api/webhooks/1234567890/") {
-        return (404, json!({"message": "Unknown Webhook", "code": 10015}).to_string());
+        return (
+            404,
+            json!({"message": "Unknown Webhook", "code": 10015}).to_string(),
+        );
     }
     if path != DISCORD_PATH {
-        return (401, json!({"message": "Invalid Webhook Token", "code": 50027}).to_string());
+        return (
+            401,
+            json!({"message": "Invalid Webhook Token", "code": 50027}).to_string(),
+        );
     }
-    let bad = || (400, json!({"message": "Invalid Form Body", "code": 50035}).to_string());
+    let bad = || {
+        (
+            400,
+            json!({"message": "Invalid Form Body", "code": 50035}).to_string(),
+        )
+    };
     let Some(v) = v.filter(|_| *m == Method::POST && is_json) else {
         return bad();
     };
@@ -124,8 +135,12 @@ fn teams(m: &Method, pq: &str, len: usize, v: Option<Value>) -> (u16, String) {
         return (404, "flow not found".into());
     }
     if !pq.ends_with("sig=TEAMSs3cr3tSIG") {
-        return (401, json!({"error": {"code": "DirectApiAuthorizationRequired",
-            "message": "The request must be authenticated"}}).to_string());
+        return (
+            401,
+            json!({"error": {"code": "DirectApiAuthorizationRequired",
+            "message": "The request must be authenticated"}})
+            .to_string(),
+        );
     }
     let card_ok = v.as_ref().is_some_and(|v| {
         let a = &v["attachments"][0];
@@ -135,7 +150,10 @@ fn teams(m: &Method, pq: &str, len: usize, v: Option<Value>) -> (u16, String) {
             && a["content"]["body"].is_array()
     });
     if *m != Method::POST || !card_ok {
-        return (400, json!({"error": {"code": "InvalidRequestContent"}}).to_string());
+        return (
+            400,
+            json!({"error": {"code": "InvalidRequestContent"}}).to_string(),
+        );
     }
     if len > 28 * 1024 {
         return (413, "RequestEntityTooLarge".into());
@@ -149,10 +167,14 @@ pub fn telegram_html(text: &str) -> Result<usize, String> {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c == '<' {
-            let end = rest.find('>').ok_or("can't parse entities: unclosed start tag")?;
+            let end = rest
+                .find('>')
+                .ok_or("can't parse entities: unclosed start tag")?;
             let tag = rest[1..end].trim_start_matches('/');
             if !["b", "i", "u", "s", "code", "pre", "blockquote"].contains(&tag) {
-                return Err(format!("can't parse entities: unsupported start tag \"{tag}\""));
+                return Err(format!(
+                    "can't parse entities: unsupported start tag \"{tag}\""
+                ));
             }
             rest = &rest[end + 1..];
         } else if c == '&' {
@@ -172,7 +194,10 @@ pub fn telegram_html(text: &str) -> Result<usize, String> {
 
 fn telegram(m: &Method, path: &str, is_json: bool, v: Option<Value>) -> (u16, String) {
     let fail = |code: u16, d: &str| {
-        (code, json!({"ok": false, "error_code": code, "description": d}).to_string())
+        (
+            code,
+            json!({"ok": false, "error_code": code, "description": d}).to_string(),
+        )
     };
     if path != format!("/bot{TELEGRAM_TOKEN}/sendMessage") {
         return fail(401, "Unauthorized");
@@ -180,7 +205,10 @@ fn telegram(m: &Method, path: &str, is_json: bool, v: Option<Value>) -> (u16, St
     let Some(v) = v.filter(|_| *m == Method::POST && is_json) else {
         return fail(400, "Bad Request: message text is empty");
     };
-    let chat = v["chat_id"].as_str().map(str::to_string).or(v["chat_id"].as_i64().map(|i| i.to_string()));
+    let chat = v["chat_id"]
+        .as_str()
+        .map(str::to_string)
+        .or(v["chat_id"].as_i64().map(|i| i.to_string()));
     if chat.as_deref() != Some("-1001234567890") {
         return fail(400, "Bad Request: chat not found");
     }
@@ -199,36 +227,59 @@ fn telegram(m: &Method, path: &str, is_json: bool, v: Option<Value>) -> (u16, St
     if visible > 4096 {
         return fail(400, "Bad Request: message is too long");
     }
-    (200, json!({"ok": true, "result": {"message_id": 1, "text": text}}).to_string())
+    (
+        200,
+        json!({"ok": true, "result": {"message_id": 1, "text": text}}).to_string(),
+    )
 }
 
 fn ntfy(m: &Method, headers: &HeaderMap, len: usize, v: Option<Value>) -> (u16, String) {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     if auth != Some(&format!("Bearer {NTFY_TOKEN}")) {
-        return (401, json!({"code": 40101, "http": 401, "error": "unauthorized"}).to_string());
+        return (
+            401,
+            json!({"code": 40101, "http": 401, "error": "unauthorized"}).to_string(),
+        );
     }
-    let bad = || (400, json!({"code": 40024, "http": 400, "error": "invalid request: body must be JSON"}).to_string());
+    let bad = || {
+        (
+            400,
+            json!({"code": 40024, "http": 400, "error": "invalid request: body must be JSON"})
+                .to_string(),
+        )
+    };
     let Some(v) = v.filter(|_| *m == Method::POST) else {
         return bad();
     };
     let p = v["priority"].as_u64().unwrap_or(3);
-    let ok = v["topic"].as_str().is_some_and(|t| !t.is_empty() && t.len() <= 64)
+    let ok = v["topic"]
+        .as_str()
+        .is_some_and(|t| !t.is_empty() && t.len() <= 64)
         && v["message"].as_str().is_some_and(|s| s.len() <= 4096)
         && (1..=5).contains(&p)
-        && v["tags"].as_array().is_none_or(|t| t.iter().all(Value::is_string))
+        && v["tags"]
+            .as_array()
+            .is_none_or(|t| t.iter().all(Value::is_string))
         && v["actions"].as_array().is_none_or(|a| a.len() <= 3);
     if !ok || len > 1024 * 1024 {
         return bad();
     }
-    (200, json!({"id": "xE73Iyuabi", "event": "message", "topic": v["topic"],
-        "message": v["message"]}).to_string())
+    (
+        200,
+        json!({"id": "xE73Iyuabi", "event": "message", "topic": v["topic"],
+        "message": v["message"]})
+        .to_string(),
+    )
 }
 
 fn pushover(m: &Method, path: &str, body: &[u8]) -> (u16, String) {
     let fields: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let fail = |errors: Vec<&str>| {
-        (400, json!({"status": 0, "errors": errors, "request": "5042853c-402d"}).to_string())
+        (
+            400,
+            json!({"status": 0, "errors": errors, "request": "5042853c-402d"}).to_string(),
+        )
     };
     if *m != Method::POST {
         return (405, "method not allowed".into());
@@ -240,18 +291,25 @@ fn pushover(m: &Method, path: &str, body: &[u8]) -> (u16, String) {
         if !tag.ends_with(".json") {
             return (404, "not found".into());
         }
-        return (200, json!({"status": 1, "canceled": 1, "request": "r2"}).to_string());
+        return (
+            200,
+            json!({"status": 1, "canceled": 1, "request": "r2"}).to_string(),
+        );
     }
     if path != "/1/messages.json" {
         return (404, "not found".into());
     }
     if get("user").as_deref() != Some(PUSHOVER_USER) {
-        return fail(vec!["user identifier is not a valid user, group, or subscribed user key"]);
+        return fail(vec![
+            "user identifier is not a valid user, group, or subscribed user key",
+        ]);
     }
     let message = get("message").unwrap_or_default();
     let n = message.chars().count();
     if n == 0 || n > 1024 {
-        return fail(vec!["message cannot be blank or longer than 1024 characters"]);
+        return fail(vec![
+            "message cannot be blank or longer than 1024 characters",
+        ]);
     }
     if get("title").is_some_and(|t| t.chars().count() > 250) {
         return fail(vec!["title is too long"]);
@@ -266,7 +324,11 @@ fn pushover(m: &Method, path: &str, body: &[u8]) -> (u16, String) {
         if retry < 30 || expire == 0 || expire > 10_800 {
             return fail(vec!["retry and expire are required for emergency priority"]);
         }
-        return (200, json!({"status": 1, "request": "r1", "receipt": "rLqVuqTRh62UzxtmqiaLzQmVcPgiCy"}).to_string());
+        return (
+            200,
+            json!({"status": 1, "request": "r1", "receipt": "rLqVuqTRh62UzxtmqiaLzQmVcPgiCy"})
+                .to_string(),
+        );
     }
     (200, json!({"status": 1, "request": "r1"}).to_string())
 }
@@ -280,7 +342,10 @@ fn matrix(
     v: Option<Value>,
 ) -> (u16, String) {
     let err = |code: u16, errcode: &str, error: &str| {
-        (code, json!({"errcode": errcode, "error": error}).to_string())
+        (
+            code,
+            json!({"errcode": errcode, "error": error}).to_string(),
+        )
     };
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
     match auth {
@@ -291,7 +356,17 @@ fn matrix(
         _ => {}
     }
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let [_, "client", "v3", "rooms", room, "send", "m.room.message", txn] = parts[..] else {
+    let [
+        _,
+        "client",
+        "v3",
+        "rooms",
+        room,
+        "send",
+        "m.room.message",
+        txn,
+    ] = parts[..]
+    else {
         return err(404, "M_UNRECOGNIZED", "Unrecognized request");
     };
     if *m != Method::PUT {

@@ -14,7 +14,9 @@ use std::time::Duration;
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-use super::{Body, Limit, Links, Preset, Request, facts, fit, markdown, message, plain, title, tone};
+use super::{
+    Body, Limit, Links, Preset, Request, facts, fit, markdown, message, plain, title, tone,
+};
 use crate::core::model::Page;
 
 pub const MAX_CONTENT_CHARS: usize = 2000;

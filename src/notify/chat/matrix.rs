@@ -83,7 +83,15 @@ impl Preset for Matrix {
         url.path_segments_mut()
             .map_err(|_| "url cannot be a base".to_string())?
             .pop_if_empty()
-            .extend(["_matrix", "client", "v3", "rooms", room, "send", "m.room.message"])
+            .extend([
+                "_matrix",
+                "client",
+                "v3",
+                "rooms",
+                room,
+                "send",
+                "m.room.message",
+            ])
             .push(&txn_id(page));
         Ok(vec![Request {
             method: Method::PUT,

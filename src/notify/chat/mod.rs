@@ -66,8 +66,12 @@ pub struct Links {
 pub trait Preset: Send + Sync {
     /// The requests for one page, sent in order; the page is delivered when all succeed.
     /// `to` is the recipient (chat id, user key, room) when the service takes one.
-    fn requests(&self, page: &Page, to: Option<&str>, links: &Links)
-    -> Result<Vec<Request>, String>;
+    fn requests(
+        &self,
+        page: &Page,
+        to: Option<&str>,
+        links: &Links,
+    ) -> Result<Vec<Request>, String>;
 
     /// The service's retry hint in a refusal's JSON body (Discord `retry_after`, Telegram
     /// `parameters.retry_after`, Matrix `retry_after_ms`), used when there is no
@@ -102,7 +106,10 @@ impl ChatNotifier {
         if config.kind.secret_key().is_none() {
             secrets.extend(url_secrets(&url));
         }
-        let needs_secret = config.kind.secret_key().is_some_and(|(_, required)| required);
+        let needs_secret = config
+            .kind
+            .secret_key()
+            .is_some_and(|(_, required)| required);
         if needs_secret && secret.is_none() {
             return Err("missing secret".to_string());
         }

@@ -99,7 +99,12 @@ pub fn body(page: &Page, topic: &str, links: &Links) -> Value {
 }
 
 impl Preset for Ntfy {
-    fn requests(&self, page: &Page, _: Option<&str>, links: &Links) -> Result<Vec<Request>, String> {
+    fn requests(
+        &self,
+        page: &Page,
+        _: Option<&str>,
+        links: &Links,
+    ) -> Result<Vec<Request>, String> {
         Ok(vec![Request {
             method: Method::POST,
             url: self.root.clone(),

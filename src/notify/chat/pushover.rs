@@ -62,7 +62,12 @@ pub fn tag(page: &Page) -> String {
 }
 
 /// The message form fields for a page (without `token`).
-pub fn message_fields(page: &Page, user: &str, retry: u64, expire: u64) -> Vec<(&'static str, String)> {
+pub fn message_fields(
+    page: &Page,
+    user: &str,
+    retry: u64,
+    expire: u64,
+) -> Vec<(&'static str, String)> {
     let facts: Vec<String> = facts(page)
         .into_iter()
         .map(|(k, v)| format!("{k}: {v}"))
@@ -70,8 +75,14 @@ pub fn message_fields(page: &Page, user: &str, retry: u64, expire: u64) -> Vec<(
     let text = format!("{}\n\n{}", message(page), facts.join("\n"));
     let mut fields = vec![
         ("user", user.to_string()),
-        ("title", fit(&title(page), Limit::Chars(MAX_TITLE_CHARS), plain)),
-        ("message", fit(&text, Limit::Chars(MAX_MESSAGE_CHARS), plain)),
+        (
+            "title",
+            fit(&title(page), Limit::Chars(MAX_TITLE_CHARS), plain),
+        ),
+        (
+            "message",
+            fit(&text, Limit::Chars(MAX_MESSAGE_CHARS), plain),
+        ),
         ("timestamp", page.created_at.as_second().to_string()),
     ];
     match tone(page.event) {
@@ -101,7 +112,12 @@ impl Preset for Pushover {
             });
         }
         let mut fields = vec![("token", self.token.clone())];
-        fields.extend(message_fields(page, user, self.retry_secs, self.expire_secs));
+        fields.extend(message_fields(
+            page,
+            user,
+            self.retry_secs,
+            self.expire_secs,
+        ));
         requests.push(Request {
             method: Method::POST,
             url: self.endpoint(&["1", "messages.json"])?,

@@ -13,7 +13,9 @@
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-use super::{Body, Limit, Links, Preset, Request, Tone, facts, fit, markdown, message, title, tone};
+use super::{
+    Body, Limit, Links, Preset, Request, Tone, facts, fit, markdown, message, title, tone,
+};
 use crate::core::model::Page;
 
 /// Teams' limit on a message, in bytes.

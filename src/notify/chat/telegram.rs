@@ -70,12 +70,7 @@ pub fn body(page: &Page, chat_id: &str) -> Value {
 }
 
 impl Preset for Telegram {
-    fn requests(
-        &self,
-        page: &Page,
-        to: Option<&str>,
-        _: &Links,
-    ) -> Result<Vec<Request>, String> {
+    fn requests(&self, page: &Page, to: Option<&str>, _: &Links) -> Result<Vec<Request>, String> {
         let chat_id = to.ok_or("telegram needs a chat id")?;
         Ok(vec![Request {
             method: Method::POST,
