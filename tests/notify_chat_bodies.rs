@@ -431,3 +431,28 @@ fn matrix_puts_with_a_txn_id_from_the_page_key_so_a_retry_is_one_event() {
         "incident ids restart with a new database"
     );
 }
+
+#[test]
+fn ntfy_buttons_come_from_the_ack_links_hook() {
+    use std::sync::Arc;
+
+    use oncalld::notify::chat::Links;
+    let s = ChatServer::start();
+    let n = notifier(ChatKind::Ntfy, s.url("/oncall-alerts"), Some(NTFY_TOKEN)).with_ack_links(
+        Arc::new(|p: &Page| Links {
+            ack: Some(format!("https://oncall.example.com/a/ack-{}", p.incident)),
+            resolve: Some(format!("https://oncall.example.com/a/res-{}", p.incident)),
+        }),
+    );
+    send(&n, PageEvent::Triggered, None, None);
+    let v = s.last().json();
+    assert_eq!(
+        v["actions"][0]["url"],
+        "https://oncall.example.com/a/ack-17"
+    );
+    assert_eq!(
+        v["actions"][1]["url"],
+        "https://oncall.example.com/a/res-17"
+    );
+    assert_eq!(s.last().status, 200);
+}

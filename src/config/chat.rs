@@ -126,7 +126,8 @@ fn secret(
 
 /// The form of a person's (or the notifier's default) `to` for a preset: a Telegram chat id
 /// (`-1001234567890` or `@channel`), a Pushover user or group key (30 letters and digits), a
-/// Matrix room id (`!abc:example.org`). Presets that post to a fixed channel take none.
+/// Matrix room id (`!abc:example.org`; not an alias `#room:server`, which the send API does
+/// not take). Presets that post to a fixed channel take none.
 pub fn recipient(kind: ChatKind, to: &str) -> Result<(), String> {
     let ok = match kind {
         ChatKind::Telegram => {
@@ -136,9 +137,10 @@ pub fn recipient(kind: ChatKind, to: &str) -> Result<(), String> {
                 || (name.len() >= 5 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         }
         ChatKind::Pushover => to.len() == 30 && to.chars().all(|c| c.is_ascii_alphanumeric()),
+        // `!opaque:server`, or `!opaque` alone from room version 12 on.
         ChatKind::Matrix => {
-            to.starts_with('!')
-                && to.contains(':')
+            to.len() > 1
+                && to.starts_with('!')
                 && to.chars().all(|c| c.is_ascii_graphic())
                 && to.len() <= 255
         }

@@ -18,6 +18,7 @@ pub mod slack;
 pub mod teams;
 pub mod telegram;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -53,14 +54,18 @@ pub enum Body {
     Form(Vec<(&'static str, String)>),
 }
 
-/// What a page needs beyond itself.
+/// A page's acknowledge and resolve links (SPEC §13: `<public_url>/a/{token}`, a token per
+/// incident, action and recipient). Presets read them (ntfy action buttons).
 #[derive(Debug, Clone, Default)]
 pub struct Links {
-    /// Acknowledge and resolve links (SPEC §13, `[daemon] public_url`). No such key exists
-    /// yet, so nothing fills this: it is the hook presets read (ntfy action buttons).
     pub ack: Option<String>,
     pub resolve: Option<String>,
 }
+
+/// Makes a page's [`Links`]. The SPEC §13 hook: `[daemon] public_url` and the signing key do
+/// not exist yet, so no notifier is given one and pages carry no links; when they exist,
+/// `notify::build_one` passes one to [`ChatNotifier::with_ack_links`].
+pub type AckLinks = Arc<dyn Fn(&Page) -> Links + Send + Sync>;
 
 /// One chat service's request contract.
 pub trait Preset: Send + Sync {
@@ -90,7 +95,7 @@ pub struct ChatNotifier {
     /// secret (the last path segment, a `sig` parameter).
     secrets: Vec<String>,
     default_to: Option<String>,
-    links: Links,
+    ack_links: Option<AckLinks>,
     timeout: Duration,
 }
 
@@ -128,14 +133,14 @@ impl ChatNotifier {
             preset,
             secrets,
             default_to: config.to.clone(),
-            links: Links::default(),
+            ack_links: None,
             timeout: config.timeout,
         })
     }
 
     /// Ack and resolve links for pages (the SPEC §13 hook; unused until `public_url` exists).
-    pub fn with_links(mut self, links: Links) -> Self {
-        self.links = links;
+    pub fn with_ack_links(mut self, ack_links: AckLinks) -> Self {
+        self.ack_links = Some(ack_links);
         self
     }
 
@@ -210,9 +215,10 @@ impl Notifier for ChatNotifier {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
         Box::pin(async move {
             let to = self.recipient(page)?;
+            let links = self.ack_links.as_ref().map(|f| f(page)).unwrap_or_default();
             let requests = self
                 .preset
-                .requests(page, to, &self.links)
+                .requests(page, to, &links)
                 .map_err(NotifyError::permanent)?;
             for request in requests {
                 self.send_one(request).await?;
