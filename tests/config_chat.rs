@@ -259,3 +259,38 @@ fn check_config_finds_a_template_error_with_file_line_col() {
     );
     assert!(err.contains(&want), "{err}");
 }
+
+#[test]
+fn a_recipient_is_required_where_the_service_needs_one() {
+    let text = r#"[notifiers.tg]
+type = "telegram"
+bot_token = "1:x"
+
+[notifiers.tg_ops]
+type = "telegram"
+bot_token = "1:x"
+to = "-100200"
+
+[people.alice]
+notify = [{ via = "tg" }, { via = "tg_ops" }]
+
+[people.bob]
+notify = [{ via = "tg", to = "-100300" }]
+
+[policies.default]
+[[policies.default.steps]]
+notify = ["notifier:tg", "notifier:tg_ops", "person:bob"]
+"#;
+    let err = parse(text).unwrap_err();
+    let want = [
+        "/etc/oncalld/checks.toml:11:11: people.alice.notify[0].to: missing required key `to`: \
+         notifier \"tg\" needs a recipient (a chat id such as -1001234567890 or @channelname) \
+         and has no `to` of its own",
+        "/etc/oncalld/checks.toml:18:11: policies.default.steps[0].notify[0]: notifier \"tg\" \
+         needs a recipient and has no `to` of its own",
+    ];
+    for w in want {
+        assert!(err.contains(w), "missing {w:?} in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), 2, "{err}");
+}

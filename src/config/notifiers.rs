@@ -1,11 +1,12 @@
 //! `[notifiers.NAME]` and `[people.NAME]`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use super::chat;
 use super::limits;
+use super::oncall::Declared;
 use super::reader::{Node, Sink, Table};
 use super::types::{
     AlertmanagerNotifier, ChatKind, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
@@ -325,11 +326,11 @@ fn command(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<NotifierCo
     })
 }
 
-/// `[people.NAME] notify = [{ via, to }]`. `kinds` maps each declared notifier to its type
-/// (when known), for the `via` cross-reference and the email `to` rule.
+/// `[people.NAME] notify = [{ via, to }]`. `declared.notifiers` maps each declared notifier
+/// to its type (when known), for the `via` cross-reference and the `to` rules.
 pub fn people(
     node: Option<&Node<'_>>,
-    kinds: &BTreeMap<String, Option<String>>,
+    declared: &Declared,
     sink: &mut Sink,
 ) -> BTreeMap<String, Person> {
     let mut out = BTreeMap::new();
@@ -343,7 +344,7 @@ pub fn people(
                 n.error(sink, "must list at least one way to reach this person");
                 return None;
             }
-            let methods: Vec<_> = items.iter().map(|i| contact(i, kinds, sink)).collect();
+            let methods: Vec<_> = items.iter().map(|i| contact(i, declared, sink)).collect();
             methods.into_iter().collect::<Option<Vec<_>>>()
         });
         t.finish(sink);
@@ -354,11 +355,19 @@ pub fn people(
     out
 }
 
-fn contact(
-    node: &Node<'_>,
-    kinds: &BTreeMap<String, Option<String>>,
-    sink: &mut Sink,
-) -> Option<ContactMethod> {
+/// Notifiers that need a person's `to` (see [`Declared::needs_to`]).
+pub fn needs_to(notifiers: &BTreeMap<String, NotifierConfig>) -> BTreeSet<String> {
+    notifiers
+        .iter()
+        .filter(
+            |(_, n)| matches!(n, NotifierConfig::Chat(c) if c.kind.needs_to() && c.to.is_none()),
+        )
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+fn contact(node: &Node<'_>, declared: &Declared, sink: &mut Sink) -> Option<ContactMethod> {
+    let kinds = &declared.notifiers;
     let mut t = node.table(sink)?;
     let via = t.required(sink, "via");
     let to = t.get("to");
@@ -388,6 +397,21 @@ fn contact(
             return None;
         }
         return Some(ContactMethod { via, to: to_str });
+    }
+    if declared.needs_to.contains(&via) && to_str.as_deref().is_none_or(str::is_empty) {
+        let form = kind
+            .as_deref()
+            .and_then(ChatKind::from_type)
+            .map_or("", ChatKind::to_form);
+        sink.error(
+            span,
+            format!("{path}.to"),
+            format!(
+                "missing required key `to`: notifier {via:?} needs a recipient ({form}) and \
+                 has no `to` of its own"
+            ),
+        );
+        return None;
     }
     if let (Some(kind), Some(to_str), Some(n)) =
         (kind.as_deref().and_then(ChatKind::from_type), &to_str, &to)
