@@ -4,11 +4,12 @@
 //! A chat webhook URL carries its secret in the path (Slack, Discord, Teams), so its errors
 //! never quote it; the secret keys (`bot_token`, `token`, `access_token`) are never quoted.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::limits::Bounds;
 use super::reader::{Node, Sink, Table};
-use super::types::{ChatKind, ChatNotifier};
+use super::types::{ChatKind, ChatNotifier, NotifierConfig};
 
 /// Pushover's documented bounds: `retry` at least 30 s, `expire` at most 10,800 s (3 h).
 pub const PUSHOVER_RETRY: Bounds = Bounds {
@@ -193,4 +194,15 @@ pub fn template(n: &Node<'_>, content_type: &str, sink: &mut Sink) -> Option<Str
             None
         }
     }
+}
+
+/// Notifiers that need a person's `to` (see [`super::oncall::Declared::needs_to`]).
+pub fn needs_to(notifiers: &BTreeMap<String, NotifierConfig>) -> BTreeSet<String> {
+    notifiers
+        .iter()
+        .filter(
+            |(_, n)| matches!(n, NotifierConfig::Chat(c) if c.kind.needs_to() && c.to.is_none()),
+        )
+        .map(|(name, _)| name.clone())
+        .collect()
 }

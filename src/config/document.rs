@@ -6,6 +6,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use super::chat;
 use super::checks;
 use super::daemon;
 use super::notifiers;
@@ -46,7 +47,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let daemon = daemon::daemon(daemon_node.and_then(|n| n.table(sink)), base, sink);
     let defaults = checks::defaults(defaults_node.and_then(|n| n.table(sink)), sink);
     let notifiers = notifiers::notifiers(notifiers_node.as_ref(), base, sink);
-    declared.needs_to = notifiers::needs_to(&notifiers);
+    declared.needs_to = chat::needs_to(&notifiers);
     let people = notifiers::people(people_node.as_ref(), &declared, sink);
     let periods = oncall::periods(periods_node.as_ref(), sink);
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);

@@ -1,6 +1,6 @@
 //! `[notifiers.NAME]` and `[people.NAME]`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -353,17 +353,6 @@ pub fn people(
         }
     }
     out
-}
-
-/// Notifiers that need a person's `to` (see [`Declared::needs_to`]).
-pub fn needs_to(notifiers: &BTreeMap<String, NotifierConfig>) -> BTreeSet<String> {
-    notifiers
-        .iter()
-        .filter(
-            |(_, n)| matches!(n, NotifierConfig::Chat(c) if c.kind.needs_to() && c.to.is_none()),
-        )
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 fn contact(node: &Node<'_>, declared: &Declared, sink: &mut Sink) -> Option<ContactMethod> {
