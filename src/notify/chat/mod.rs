@@ -252,7 +252,8 @@ pub fn classify(
     } else {
         NotifyError::Retryable {
             message: super::shown(message),
-            retry_after: retry_after.map(|d| d.min(super::MAX_RETRY_AFTER)),
+            // Capped by the outbox (`MAX_RETRY_AFTER`), like any Retry-After.
+            retry_after,
         }
     }
 }
