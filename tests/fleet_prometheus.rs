@@ -8,9 +8,9 @@
 
 mod am_support;
 mod daemon_support;
+mod fleet_support;
 #[path = "daemon_support/hook.rs"]
 mod hook;
-mod fleet_support;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -98,7 +98,10 @@ fn prometheus_rule_to_alertmanager_to_central_oncalld_page_ack_resolve() {
                 "'am1.example.com:9093', 'am2.example.com:9093'",
                 format!("'127.0.0.1:{}'", am.web),
             ),
-            ("'db-1.example.com:9100'", format!("'127.0.0.1:{}'", exporter.port)),
+            (
+                "'db-1.example.com:9100'",
+                format!("'127.0.0.1:{}'", exporter.port),
+            ),
             // The "web-1" node answers: the central oncalld's /metrics stands in for it.
             ("'web-1.example.com:9100'", oncalld_target.clone()),
             (
@@ -112,9 +115,11 @@ fn prometheus_rule_to_alertmanager_to_central_oncalld_page_ack_resolve() {
     let prom = Prometheus::start(&prom_path);
 
     // Rule → Alertmanager → oncalld: one incident, routed to db-oncall by team="db".
-    let incident = d.wait_for("the incident from Prometheus", Duration::from_secs(30), || {
-        open_incidents(&d).into_iter().next()
-    });
+    let incident = d.wait_for(
+        "the incident from Prometheus",
+        Duration::from_secs(30),
+        || open_incidents(&d).into_iter().next(),
+    );
     let fired_secs = started.elapsed().as_secs_f64();
     assert_eq!(incident["check"], "prom/InstanceDown", "{incident}");
     let id = incident["id"].as_u64().unwrap();
@@ -130,10 +135,16 @@ fn prometheus_rule_to_alertmanager_to_central_oncalld_page_ack_resolve() {
     let page = d.wait_for("the page", Duration::from_secs(10), || {
         hook.of(id, "triggered").into_iter().next()
     });
-    assert_eq!(page.recipient, on_call[0], "the db schedule's on-call person");
+    assert_eq!(
+        page.recipient, on_call[0],
+        "the db schedule's on-call person"
+    );
     let shown = d.ok(&["show", &id.to_string()]);
     let db = format!("127.0.0.1:{} of job node is down", exporter.port);
-    assert!(shown.contains(&db), "summary from the rule's annotation:\n{shown}");
+    assert!(
+        shown.contains(&db),
+        "summary from the rule's annotation:\n{shown}"
+    );
     assert!(shown.contains("generatorURL: http://"), "{shown}");
     assert!(shown.contains("team=\"db\""), "{shown}");
 
