@@ -4,7 +4,9 @@
 //! (`prometheus-alertmanager`) → `POST /v1/alertmanager/prom` of the central oncalld →
 //! incident routed by its `team` label → the person on call for that policy is paged (a real
 //! webhook receiver) → ack in oncalld → the exporter answers again → the rule stops firing →
-//! Alertmanager sends the resolve → the incident is resolved.
+//! Alertmanager sends the resolve → the incident is resolved. And the dead man's switch: the
+//! always-firing `Watchdog` rule reaches the central oncalld's heartbeat check through
+//! Alertmanager.
 
 mod am_support;
 mod daemon_support;
@@ -165,11 +167,20 @@ fn prometheus_rule_to_alertmanager_to_central_oncalld_page_ack_resolve() {
         (!hook.of(id, "resolved").is_empty()).then_some(())
     });
     assert_eq!(hook.of(id, "triggered").len(), 1, "paged once");
+    // The Watchdog alert pinged the pipeline's heartbeat check (NEW until its first ping).
+    d.wait_for("the Watchdog ping", Duration::from_secs(10), || {
+        let s = d.json(&["status"]);
+        let checks = s["checks"].as_array().cloned().unwrap_or_default();
+        checks
+            .iter()
+            .any(|c| c["name"] == "prometheus-pipeline" && c["state"] == "UP")
+            .then_some(())
+    });
     // Nothing else fired: the oncalld self-monitoring rules are quiet on a healthy daemon.
     let firing: Vec<_> = prom
         .alerts()
         .into_iter()
-        .filter(|(name, _)| name != "InstanceDown")
+        .filter(|(name, _)| name != "InstanceDown" && name != "Watchdog")
         .collect();
     assert!(firing.is_empty(), "{firing:?}");
     println!(

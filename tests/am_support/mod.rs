@@ -151,7 +151,9 @@ pub struct Prometheus {
 
 impl Prometheus {
     /// Starts it on `config` (a prometheus.yml whose relative rule files are next to it);
-    /// returns once it answers `/-/ready`.
+    /// returns once it answers `/-/ready`. Firing alerts are sent to Alertmanager again every
+    /// second (default 1 minute): an alert that fires at the first evaluation, before the
+    /// Alertmanagers are discovered, is otherwise dropped for a minute.
     pub fn start(config: &std::path::Path) -> Prometheus {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
@@ -163,6 +165,7 @@ impl Prometheus {
                 dir.path().join("tsdb").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--rules.alert.resend-delay=1s")
             .arg("--log.level=debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
