@@ -114,6 +114,8 @@ fn check(i: usize) -> CheckConfig {
         policy: "default".into(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 

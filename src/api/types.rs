@@ -29,6 +29,12 @@ pub struct CheckView {
     pub last_at: Option<Timestamp>,
     /// A silence currently matches this check (it is probed, but pages nobody).
     pub silenced: bool,
+    /// Its open incident is unreachable: these parents (`depends_on`) were not UP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// Flapping (SPEC §12): its percent state change over the last 21 results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<f64>,
     /// Heartbeat checks: when the last ping (of any kind) came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_ping: Option<Timestamp>,
@@ -53,6 +59,12 @@ pub struct IncidentView {
     pub resolved_by: Option<String>,
     /// The escalation step paged last (1-based; 0 before any page).
     pub step: u32,
+    /// Held as unreachable: these parents (`depends_on`) were not UP; nobody paged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// The check is flapping: what the FLAPPING page said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<String>,
 }
 
 /// One line of a timeline: an event or a page delivery attempt.

@@ -52,6 +52,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let sources = sources::sources(sources_node.as_ref(), &declared.policies, sink);
     let parsed = checks::checks(check_node, &defaults, base, sink);
     checks::check_policies(&parsed, &|p| declared.policies.contains(p), sink);
+    checks::check_dependencies(&parsed, sink);
 
     if !sink.errors.is_empty() {
         return None;

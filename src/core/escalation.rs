@@ -43,6 +43,14 @@ pub struct EscalationState {
     pub silenced: bool,
     /// Everyone paged so far (distinct), for the "acknowledged" and "resolved" pages.
     pub paged: Vec<Recipient>,
+    /// Paging is held because these parents (`depends_on`) were not UP (SPEC §12): the
+    /// incident is unreachable and pages nobody until they are all UP again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// The check is flapping (SPEC §12): what the FLAPPING page said; the incident neither
+    /// resolves nor re-opens until it stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<String>,
 }
 
 /// One destination of a page: a person (or a `notifier:` target's name) through a notifier.

@@ -80,6 +80,15 @@ pub enum EventKind {
     Silenced,
     /// The silence ended with the incident still open.
     Unsilenced,
+    /// Paging held: a parent (`depends_on`) is not UP. The message starts with
+    /// `unreachable (` and names every such parent: `unreachable (gw is DOWN, core is FAILING)`.
+    Unreachable,
+    /// Every parent is UP again: the incident is paged from step 1 if its check is still DOWN.
+    Reachable,
+    /// The check started flapping (message: `9 state changes in the last 21 checks (43.2%)`).
+    Flapping,
+    /// The check stopped flapping: UP resolves the incident, DOWN continues it.
+    FlappingStopped,
 }
 
 impl EventKind {
@@ -97,6 +106,10 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::Silenced => "silenced",
             EventKind::Unsilenced => "unsilenced",
+            EventKind::Unreachable => "unreachable",
+            EventKind::Reachable => "reachable",
+            EventKind::Flapping => "flapping",
+            EventKind::FlappingStopped => "flapping_stopped",
         }
     }
 }
@@ -123,6 +136,8 @@ pub enum PageEvent {
     Escalated,
     Acknowledged,
     Resolved,
+    /// The check started flapping (SPEC §12): one page, then no resolve/re-open churn.
+    Flapping,
     Test,
 }
 
@@ -133,6 +148,7 @@ impl PageEvent {
             PageEvent::Escalated => "escalated",
             PageEvent::Acknowledged => "acknowledged",
             PageEvent::Resolved => "resolved",
+            PageEvent::Flapping => "flapping",
             PageEvent::Test => "test",
         }
     }

@@ -158,7 +158,7 @@ pub async fn run_until(
     let side = Store::open(&state_dir).map_err(store_err)?;
 
     let now = Timestamp::now();
-    let engine = Engine::restore(
+    let mut engine = Engine::restore(
         config.clone(),
         store.open_incidents().map_err(store_err)?,
         store.active_silences(now).map_err(store_err)?,
@@ -166,6 +166,8 @@ pub async fn run_until(
         store.next_silence_id().map_err(store_err)?,
     );
     let states = store.check_states().map_err(store_err)?;
+    // Dependencies read the parents' states from the first input on.
+    engine.seed_states(states.iter().map(|s| (s.check.clone(), s.tracker.state)));
     let heartbeats = store.heartbeats().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 

@@ -50,6 +50,8 @@ pub fn http_check(name: &str, url: &str) -> CheckConfig {
         policy: "default".to_string(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 

@@ -20,6 +20,15 @@ pub enum Input {
         transition: Transition,
         message: String,
     },
+    /// From the scheduler: one probe result of a check — whether it failed, and the change
+    /// of state it made, if any (soft or hard). Every result feeds flap detection and the
+    /// check states dependencies read (SPEC §12); hard changes then act as [`Input::Check`].
+    Probe {
+        check: String,
+        failed: bool,
+        transition: Option<Transition>,
+        message: String,
+    },
     Ack {
         incident: IncidentId,
         actor: String,

@@ -17,12 +17,14 @@ mod incident;
 mod input;
 mod paging;
 mod silence;
+mod storm;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::check_state::CheckState;
 use super::model::{Incident, IncidentId, IncidentState, Silence, SilenceId};
 use crate::config::Config;
 use silence::ActiveSilence;
@@ -45,6 +47,10 @@ pub struct Engine {
     config: Arc<Config>,
     /// Check name -> index in `config.checks` (the hot path must not scan 10,000 checks).
     checks: HashMap<String, usize>,
+    /// Per check (by index): its state and flap history (SPEC §12).
+    memo: Vec<storm::CheckMemo>,
+    /// `depends_on`, by index, both ways.
+    graph: Arc<storm::Graph>,
     incidents: BTreeMap<IncidentId, Incident>,
     by_check: HashMap<String, IncidentId>,
     /// `(source, fingerprint)` -> the open incident of that alert (SPEC §11).
@@ -73,8 +79,11 @@ impl Engine {
         next_incident_id: IncidentId,
         next_silence_id: SilenceId,
     ) -> Self {
+        let checks = index_checks(&config);
         let mut engine = Engine {
-            checks: index_checks(&config),
+            memo: vec![storm::CheckMemo::default(); config.checks.len()],
+            graph: Arc::new(storm::Graph::new(&config, &checks)),
+            checks,
             config,
             incidents: BTreeMap::new(),
             by_check: HashMap::new(),
@@ -106,17 +115,52 @@ impl Engine {
                 engine.schedule(Due::Incident(id), Some(Timestamp::MIN));
             }
         }
+        // Until `seed_states` says otherwise every check is UP: a held incident is looked at
+        // again at the first input.
+        engine.recheck_unreachable();
         engine
     }
 
     /// Apply one input at `now`. On error nothing has changed.
     pub fn handle(&mut self, input: Input, now: Timestamp) -> Result<Vec<Action>, EngineError> {
-        // The hot path: most check inputs are soft transitions, which change nothing.
-        if let Input::Check { transition, .. } = &input
-            && !transition.is_hard()
-            && !self.is_due(now)
+        // The hot path: most probe results change nothing but the check's memory.
+        if let Input::Probe {
+            check,
+            failed,
+            transition,
+            message,
+        } = input
         {
-            return Ok(Vec::new());
+            let Some(seen) = self.observe(&check, failed, transition) else {
+                return Ok(Vec::new());
+            };
+            let hard = transition.is_some_and(|t| t.is_hard());
+            if !hard && seen.is_quiet() && !self.is_due(now) {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            self.fire_due(now, &mut out);
+            self.probe_result(&check, seen, transition, &message, now, &mut out);
+            return Ok(out);
+        }
+        // A change without a result: soft ones change nothing but the state dependencies read.
+        if let Input::Check {
+            check, transition, ..
+        } = &input
+            && !transition.is_hard()
+        {
+            let index = self.checks.get(check).copied();
+            let parent_up = index.is_some_and(|i| {
+                transition.to == CheckState::Up
+                    && self.memo.get(i).is_some_and(|m| m.state != CheckState::Up)
+                    && !self.graph.children[i].is_empty()
+            });
+            if !parent_up && !self.is_due(now) {
+                if let Some(i) = index {
+                    self.note_state(i, transition.to);
+                }
+                return Ok(Vec::new());
+            }
         }
         self.validate(&input, now)?;
         let mut out = Vec::new();
@@ -187,7 +231,11 @@ impl Engine {
                     return Err(EngineError::BadTarget(target.to_string()));
                 }
             }
-            Input::Check { .. } | Input::Alerts { .. } | Input::Tick | Input::Reload(_) => {}
+            Input::Check { .. }
+            | Input::Probe { .. }
+            | Input::Alerts { .. }
+            | Input::Tick
+            | Input::Reload(_) => {}
         }
         Ok(())
     }
@@ -203,7 +251,26 @@ impl Engine {
                 check,
                 transition,
                 message,
-            } => self.check_changed(&check, transition, &message, now, out),
+            } => {
+                let seen = self.checks.get(&check).copied().map(|index| storm::Seen {
+                    index,
+                    flap: None,
+                    parent_up: self.note_state(index, transition.to),
+                });
+                if let Some(seen) = seen {
+                    self.probe_result(&check, seen, Some(transition), &message, now, out);
+                }
+            }
+            Input::Probe {
+                check,
+                failed,
+                transition,
+                message,
+            } => {
+                if let Some(seen) = self.observe(&check, failed, transition) {
+                    self.probe_result(&check, seen, transition, &message, now, out);
+                }
+            }
             Input::Ack {
                 incident,
                 actor,
