@@ -63,6 +63,7 @@ fn config() -> Arc<Config> {
     };
     let policy = Policy {
         repeat: 2,
+        group_wait: None,
         ack_timeout: Some(Duration::from_secs(1800)),
         steps: vec![
             Step {

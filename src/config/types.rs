@@ -352,6 +352,9 @@ pub struct Policy {
     pub ack_timeout: Option<Duration>,
     /// At least one.
     pub steps: Vec<Step>,
+    /// SPEC §12: the first page to a destination goes at once; the policy's further pages of
+    /// the same kind to it within this window go as one digest at its end. `None`: off.
+    pub group_wait: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

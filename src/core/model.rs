@@ -89,6 +89,9 @@ pub enum EventKind {
     Flapping,
     /// The check stopped flapping: UP resolves the incident, DOWN continues it.
     FlappingStopped,
+    /// A page held for a digest (`group_wait`): the message is the `paged` one followed by
+    /// ` -> grouped into digest <key>` (the digest page's idempotency key).
+    Grouped,
 }
 
 impl EventKind {
@@ -110,6 +113,7 @@ impl EventKind {
             EventKind::Reachable => "reachable",
             EventKind::Flapping => "flapping",
             EventKind::FlappingStopped => "flapping_stopped",
+            EventKind::Grouped => "grouped",
         }
     }
 }
@@ -180,6 +184,22 @@ pub struct Page {
     /// Human one-liner, e.g. "TRIGGERED #17 website: HTTP 500 in 12 ms".
     pub text: String,
     pub created_at: Timestamp,
+    /// A digest (SPEC §12 `group_wait`): every incident it stands for, in order; empty for a
+    /// page about one incident. The page's own incident fields are those of the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digest: Vec<DigestItem>,
+}
+
+/// One incident named by a digest page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestItem {
+    pub incident: IncidentId,
+    pub check: String,
+    pub summary: String,
+    pub incident_state: IncidentState,
+    pub opened_at: Timestamp,
+    /// 1-based escalation step this incident's page was for.
+    pub step: u32,
 }
 
 impl Page {

@@ -132,6 +132,7 @@ fn describe_event(out: &mut String, input: &PostmortemInput, e: &TimelineEvent) 
         EventKind::Reachable => write!(out, "Parent back: {msg}"),
         EventKind::Flapping => write!(out, "**Flapping**: {msg}"),
         EventKind::FlappingStopped => write!(out, "Flapping stopped: {msg}"),
+        EventKind::Grouped => write!(out, "Page grouped into a digest: {msg}"),
     };
 }
 

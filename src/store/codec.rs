@@ -81,6 +81,7 @@ pub(crate) fn event_kind(s: &str) -> Result<EventKind, StoreError> {
         Reachable,
         Flapping,
         FlappingStopped,
+        Grouped,
     ];
     parse_enum(&all, EventKind::as_str, s, "event kind")
 }

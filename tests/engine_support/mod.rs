@@ -144,8 +144,17 @@ impl Cfg {
             repeat,
             ack_timeout: ack_timeout.map(dur),
             steps,
+            group_wait: None,
         };
         self.0.policies.insert(name.into(), policy);
+        self
+    }
+
+    /// Set `group_wait` on policy `name`.
+    pub fn group_wait(mut self, name: &str, wait: &str) -> Self {
+        if let Some(p) = self.0.policies.get_mut(name) {
+            p.group_wait = Some(dur(wait));
+        }
         self
     }
 

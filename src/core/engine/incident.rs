@@ -347,6 +347,11 @@ impl Engine {
         let old_index = std::mem::replace(&mut self.checks, index_checks(&self.config));
         self.remap_memo(&old_index);
         self.graph = Arc::new(super::storm::Graph::new(&self.config, &self.checks));
+        self.grouping = self
+            .config
+            .policies
+            .values()
+            .any(|p| p.group_wait.is_some());
         // A parent may have been removed or `depends_on` changed.
         self.recheck_unreachable();
         let ids: Vec<IncidentId> = self.incidents.keys().copied().collect();

@@ -13,6 +13,7 @@
 //! returns an error is checked before anything happens: the engine is left exactly as it was.
 
 mod alert;
+mod grouping;
 mod incident;
 mod input;
 mod paging;
@@ -38,6 +39,8 @@ pub use input::{Action, EngineError, Input};
 enum Due {
     Incident(IncidentId),
     Silence(SilenceId),
+    /// A `group_wait` window ends: its digest goes out.
+    Window(u64),
 }
 
 /// The incident engine. See the module documentation. Cloned by the engine task before a
@@ -61,6 +64,12 @@ pub struct Engine {
     next_incident_id: IncidentId,
     next_silence_id: SilenceId,
     test_seq: u32,
+    /// Some policy has `group_wait` (else grouping is skipped outright).
+    grouping: bool,
+    /// Open `group_wait` windows, by id, and the open window of each key.
+    windows: BTreeMap<u64, grouping::Window>,
+    window_of: HashMap<grouping::WindowKey, u64>,
+    next_window: u64,
 }
 
 impl Engine {
@@ -94,7 +103,16 @@ impl Engine {
             next_incident_id: next_incident_id.max(1),
             next_silence_id: next_silence_id.max(1),
             test_seq: 0,
+            grouping: false,
+            windows: BTreeMap::new(),
+            window_of: HashMap::new(),
+            next_window: 1,
         };
+        engine.grouping = engine
+            .config
+            .policies
+            .values()
+            .any(|p| p.group_wait.is_some());
         for s in silences {
             if let Ok(active) = ActiveSilence::new(s) {
                 engine.schedule(
@@ -141,6 +159,7 @@ impl Engine {
             let mut out = Vec::new();
             self.fire_due(now, &mut out);
             self.probe_result(&check, seen, transition, &message, now, &mut out);
+            self.group_pages(now, &mut out);
             return Ok(out);
         }
         // A change without a result: soft ones change nothing but the state dependencies read.
@@ -166,6 +185,7 @@ impl Engine {
         let mut out = Vec::new();
         self.fire_due(now, &mut out);
         self.apply(input, now, &mut out)?;
+        self.group_pages(now, &mut out);
         Ok(out)
     }
 
@@ -319,6 +339,7 @@ impl Engine {
             match due {
                 Due::Incident(id) => self.fire_incident(id, now, out),
                 Due::Silence(id) => self.expire_silence(id, now, out),
+                Due::Window(id) => self.fire_window(id, now, out),
             }
         }
     }

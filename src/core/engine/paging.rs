@@ -153,6 +153,7 @@ impl Engine {
                 also_paged: Vec::new(),
                 text: format!("TEST page from oncalld, sent by {actor}"),
                 created_at: now,
+                digest: Vec::new(),
             }));
         }
     }
@@ -236,5 +237,6 @@ fn send(
         also_paged,
         text,
         created_at: now,
+        digest: Vec::new(),
     }));
 }
