@@ -206,6 +206,33 @@ pub struct MessageBody {
     pub message: Option<String>,
 }
 
+/// Body of `POST /v1/incidents/ack` and `/v1/incidents/resolve` (SPEC §12): several incidents
+/// in one durable step, by id and/or by a glob over check names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkBody {
+    #[serde(default)]
+    pub ids: Vec<IncidentId>,
+    /// Every open incident whose check matches this glob (`web-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Answer of a bulk ack/resolve: the incidents changed, and the listed ids left alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkView {
+    pub changed: Vec<IncidentView>,
+    /// `{"id": 18, "reason": "already acknowledged"}`.
+    pub skipped: Vec<BulkSkip>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkSkip {
+    pub id: IncidentId,
+    pub reason: String,
+}
+
 /// Body of `POST /v1/incidents/{id}/notes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

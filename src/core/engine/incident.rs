@@ -175,6 +175,43 @@ impl Engine {
         Ok(())
     }
 
+    /// Ack or resolve every selected open incident (see [`super::Input::Bulk`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn bulk(
+        &mut self,
+        op: super::BulkOp,
+        ids: &[IncidentId],
+        check: Option<&str>,
+        actor: &str,
+        message: Option<&str>,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
+        let pattern = check.and_then(|p| glob::Pattern::new(p).ok());
+        let mut selected: std::collections::BTreeSet<IncidentId> = ids.iter().copied().collect();
+        if let Some(p) = &pattern {
+            selected.extend(
+                self.incidents
+                    .values()
+                    .filter(|i| p.matches(&i.check))
+                    .map(|i| i.id),
+            );
+        }
+        for id in selected {
+            let Some(state) = self.incidents.get(&id).map(|i| i.state) else {
+                continue;
+            };
+            // Refusals (already acknowledged) are skips here: nothing else to undo.
+            let _ = match (op, state) {
+                (super::BulkOp::Ack, IncidentState::Triggered) => {
+                    self.ack(id, actor, message, now, out)
+                }
+                (super::BulkOp::Resolve, _) => self.resolve_by(id, actor, message, now, out),
+                _ => Ok(()),
+            };
+        }
+    }
+
     pub(super) fn resolve_by(
         &mut self,
         id: IncidentId,

@@ -39,6 +39,17 @@ pub enum Input {
         actor: String,
         message: Option<String>,
     },
+    /// Acknowledge or resolve several incidents in one step (SPEC §12): the listed `ids` and
+    /// the open incidents whose check matches the glob `check`, in id order. Incidents already
+    /// in that state (acknowledged, for an ack) are skipped; an id that was never handed out
+    /// refuses the whole input.
+    Bulk {
+        op: BulkOp,
+        ids: Vec<IncidentId>,
+        check: Option<String>,
+        actor: String,
+        message: Option<String>,
+    },
     /// Page the next step now.
     Escalate {
         incident: IncidentId,
@@ -73,6 +84,13 @@ pub enum Input {
         target: Target,
         actor: String,
     },
+}
+
+/// What an [`Input::Bulk`] does to each incident it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkOp {
+    Ack,
+    Resolve,
 }
 
 /// What the daemon must do, in order, after an input.

@@ -32,7 +32,7 @@ use silence::ActiveSilence;
 
 pub use super::oncall::{StepOnCall, TargetOnCall, WhoError, who};
 pub use alert::Alert;
-pub use input::{Action, EngineError, Input};
+pub use input::{Action, BulkOp, EngineError, Input};
 
 /// Something the engine must do at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -227,6 +227,17 @@ impl Engine {
             Input::Resolve { incident, .. } => {
                 self.open_incident(*incident, "resolve")?;
             }
+            Input::Bulk { ids, check, .. } => {
+                if let Some(p) = check {
+                    silence::compile(p)?;
+                }
+                if let Some(&id) = ids
+                    .iter()
+                    .find(|&&id| id == 0 || id >= self.next_incident_id)
+                {
+                    return Err(EngineError::UnknownIncident(id));
+                }
+            }
             Input::Note { incident, .. } => {
                 self.open_incident(*incident, "add a note to")?;
             }
@@ -301,6 +312,21 @@ impl Engine {
                 actor,
                 message,
             } => self.resolve_by(incident, &actor, message.as_deref(), now, out)?,
+            Input::Bulk {
+                op,
+                ids,
+                check,
+                actor,
+                message,
+            } => self.bulk(
+                op,
+                &ids,
+                check.as_deref(),
+                &actor,
+                message.as_deref(),
+                now,
+                out,
+            ),
             Input::Escalate { incident, actor } => self.escalate_by(incident, &actor, now, out)?,
             Input::Note {
                 incident,
