@@ -132,6 +132,39 @@ fn resolved_meanwhile_is_still_named_with_its_state() {
     );
 }
 
+#[test]
+fn a_restart_within_the_window_still_sends_the_digest() {
+    let config = fifty(3, "5s").build();
+    let mut sim = Sim::new(config.clone());
+    sim.at(at_ms(0), down("c0", "x"));
+    let a = sim.at(at_ms(1_000), down("c1", "x"));
+    assert!(pages(&a).is_empty());
+    let held = sim
+        .engine
+        .open_incidents()
+        .find(|i| i.check == "c1")
+        .unwrap()
+        .escalation
+        .grouped
+        .len();
+    assert_eq!(held, 3, "the held pages are saved with the incident");
+    // The daemon restarts from what the store kept.
+    let open: Vec<_> = sim.engine.open_incidents().cloned().collect();
+    let mut engine = oncalld::core::engine::Engine::restore(config, open, Vec::new(), 4, 1);
+    assert_eq!(engine.next_deadline(), Some(at_ms(5_000)));
+    let a = engine.handle(Input::Tick, at_ms(5_000)).unwrap();
+    let digests: Vec<_> = pages(&a)
+        .into_iter()
+        .filter(|p| !p.digest.is_empty())
+        .collect();
+    assert_eq!(digests.len(), 3);
+    assert!(digests.iter().all(|d| d.digest[0].check == "c1"));
+    let cleared = a.iter().any(|x| {
+        matches!(x, Action::SaveIncident(i) if i.check == "c1" && i.escalation.grouped.is_empty())
+    });
+    assert!(cleared, "sent digests leave the incident");
+}
+
 #[derive(Debug, Clone)]
 enum Op {
     Down(usize),

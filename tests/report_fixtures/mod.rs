@@ -340,6 +340,7 @@ pub struct ReportData {
     pub pages: Vec<ReportPage>,
     pub checks: Vec<String>,
     pub zones: BTreeMap<String, TimeZone>,
+    pub unreachable: Vec<(String, Timestamp, Option<Timestamp>)>,
 }
 
 impl ReportData {
@@ -354,6 +355,7 @@ impl ReportData {
             pages: vec![],
             checks: vec!["website".into(), "db".into()],
             zones: BTreeMap::new(),
+            unreachable: vec![],
         }
     }
 
@@ -370,6 +372,7 @@ impl ReportData {
             checks: &self.checks,
             person_zones: &self.zones,
             default_zone: &TimeZone::UTC,
+            unreachable: &self.unreachable,
         })
     }
 }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use jiff::{SignedDuration, Timestamp};
 
 use super::{Action, Due, Engine};
+use crate::core::escalation::HeldPage;
 use crate::core::model::{DigestItem, EventKind, IncidentId, IncidentState, Page, PageEvent};
 
 /// Pages are grouped per policy, kind and destination.
@@ -52,6 +53,7 @@ impl Engine {
             }
         }
         let mut held: Vec<(IncidentId, u32, String)> = Vec::new();
+        let mut kept_with: Vec<HeldPage> = Vec::new();
         let mut keep = Vec::with_capacity(out.len());
         for action in out.drain(..) {
             let Action::Page(p) = &action else {
@@ -81,6 +83,12 @@ impl Engine {
                 Some(w) if w.ends_at > now => {
                     held.push((p.incident, p.seq, w.digest_key.clone()));
                     if let Action::Page(p) = action {
+                        kept_with.push(HeldPage {
+                            digest: w.digest_key.clone(),
+                            until: w.ends_at,
+                            policy: policy.clone(),
+                            page: p.clone(),
+                        });
                         w.held.push(p);
                     }
                 }
@@ -113,6 +121,20 @@ impl Engine {
         if held.is_empty() {
             return;
         }
+        // Each held page is kept with its (open) incident too, so a restart still sends it.
+        for h in kept_with {
+            let id = h.page.incident;
+            if let Some(inc) = self.incidents.get_mut(&id) {
+                inc.escalation.grouped.push(h.clone());
+            }
+            let saved = out.iter_mut().rev().find_map(|a| match a {
+                Action::SaveIncident(i) if i.id == id && i.state.is_open() => Some(i),
+                _ => None,
+            });
+            if let Some(i) = saved {
+                i.escalation.grouped.push(h);
+            }
+        }
         let held: HashMap<(IncidentId, u32), String> =
             held.into_iter().map(|(i, s, k)| ((i, s), k)).collect();
         for a in out.iter_mut() {
@@ -123,6 +145,49 @@ impl Engine {
                 e.kind = EventKind::Grouped;
                 e.message = format!("{} -> grouped into digest {key}", e.message);
             }
+        }
+    }
+
+    /// After a restart: the windows of the pages open incidents still hold (their digests
+    /// go out at their time, or at the first input if it passed).
+    pub(super) fn restore_windows(&mut self) {
+        let mut by_digest: std::collections::BTreeMap<String, Vec<HeldPage>> =
+            std::collections::BTreeMap::new();
+        for inc in self.incidents.values() {
+            for h in &inc.escalation.grouped {
+                by_digest
+                    .entry(h.digest.clone())
+                    .or_default()
+                    .push(h.clone());
+            }
+        }
+        for (digest_key, mut pages) in by_digest {
+            pages.sort_by_key(|h| (h.page.created_at, h.page.incident, h.page.seq));
+            let Some(first) = pages.first() else {
+                continue;
+            };
+            let p = &first.page;
+            let key: WindowKey = (
+                first.policy.clone(),
+                p.recipient.clone(),
+                p.notifier.clone(),
+                p.to.clone(),
+                p.event,
+            );
+            let ends_at = first.until;
+            let id = self.next_window;
+            self.next_window += 1;
+            self.window_of.insert(key.clone(), id);
+            self.windows.insert(
+                id,
+                Window {
+                    key,
+                    digest_key,
+                    ends_at,
+                    held: pages.into_iter().map(|h| h.page).collect(),
+                },
+            );
+            self.schedule(Due::Window(id), Some(ends_at));
         }
     }
 
@@ -137,6 +202,18 @@ impl Engine {
         let Some(first) = w.held.first() else {
             return;
         };
+        // The held pages leave their incidents.
+        let mut ids: Vec<IncidentId> = w.held.iter().map(|p| p.incident).collect();
+        ids.dedup();
+        for id in ids {
+            if let Some(inc) = self.incidents.get_mut(&id) {
+                let before = inc.escalation.grouped.len();
+                inc.escalation.grouped.retain(|h| h.digest != w.digest_key);
+                if inc.escalation.grouped.len() != before {
+                    out.push(Action::SaveIncident(inc.clone()));
+                }
+            }
+        }
         let items: Vec<DigestItem> = w
             .held
             .iter()

@@ -136,6 +136,7 @@ impl Engine {
         // Until `seed_states` says otherwise every check is UP: a held incident is looked at
         // again at the first input.
         engine.recheck_unreachable();
+        engine.restore_windows();
         engine
     }
 
