@@ -39,6 +39,7 @@ fn cfg() -> Cfg {
                 matchers: labels(&[("team", "db")]),
                 policy: "db-oncall".into(),
             }],
+            depends_on: Vec::new(),
         },
     );
     c
@@ -238,4 +239,22 @@ fn passwords_in_alert_urls_are_starred() {
     for text in [&trig.message, &p[0].text, &p[0].summary] {
         assert!(!text.contains("hunter2"), "{text}");
     }
+}
+
+#[test]
+fn a_source_behind_a_down_check_is_unreachable_until_it_is_up() {
+    let mut c = cfg().check("gw", "default");
+    c.0.sources.get_mut("prom").unwrap().depends_on = vec!["gw".into()];
+    let mut sim = Sim::new(c.build());
+    let a = sim.at(at(0), down("gw", "timeout"));
+    assert_eq!(pages(&a).len(), 1);
+    let a = sim.at(at(1), alerts(vec![alert("fp1", true, "web")]));
+    assert!(pages(&a).is_empty(), "held: gw is DOWN");
+    assert!(kinds(&a).contains(&EventKind::Unreachable));
+    let a = sim.at(at(2), up("gw", "ok"));
+    let checks: Vec<_> = pages(&a).iter().map(|p| p.check.clone()).collect();
+    assert!(
+        checks.contains(&"prom/HighLatency".to_string()),
+        "{checks:?}"
+    );
 }

@@ -173,7 +173,7 @@ impl Engine {
             let parent_up = index.is_some_and(|i| {
                 transition.to == CheckState::Up
                     && self.memo.get(i).is_some_and(|m| m.state != CheckState::Up)
-                    && !self.graph.children[i].is_empty()
+                    && self.graph.watched[i]
             });
             if !parent_up && !self.is_due(now) {
                 if let Some(i) = index {

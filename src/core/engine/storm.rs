@@ -51,6 +51,8 @@ impl Default for CheckMemo {
 pub(super) struct Graph {
     pub parents: Vec<Vec<usize>>,
     pub children: Vec<Vec<usize>>,
+    /// Some check or source depends on this check: its coming back UP matters.
+    pub watched: Vec<bool>,
 }
 
 impl Graph {
@@ -59,6 +61,7 @@ impl Graph {
         let mut g = Graph {
             parents: vec![Vec::new(); n],
             children: vec![Vec::new(); n],
+            watched: vec![false; n],
         };
         for (i, c) in config.checks.iter().enumerate() {
             for p in &c.depends_on {
@@ -67,6 +70,14 @@ impl Graph {
                 {
                     g.parents[i].push(j);
                     g.children[j].push(i);
+                    g.watched[j] = true;
+                }
+            }
+        }
+        for s in config.sources.values() {
+            for p in &s.depends_on {
+                if let Some(&j) = index.get(p) {
+                    g.watched[j] = true;
                 }
             }
         }
@@ -100,7 +111,7 @@ impl Engine {
         };
         let was = m.state;
         m.state = to;
-        was != CheckState::Up && to == CheckState::Up && !self.graph.children[index].is_empty()
+        was != CheckState::Up && to == CheckState::Up && self.graph.watched[index]
     }
 
     /// Record one probe result: state and flap history. `None` for a check not configured.
@@ -159,10 +170,21 @@ impl Engine {
 
     /// The parents of `check` that are not UP, as the timeline says them (`gw is DOWN`).
     pub(super) fn blocking_parents(&self, check: &str) -> Vec<String> {
-        let Some(&i) = self.checks.get(check) else {
-            return Vec::new();
+        let parents: Vec<usize> = match self.checks.get(check) {
+            Some(&i) => self.graph.parents[i].clone(),
+            // An alert's incident (`<source>/<alertname>`): the source's `depends_on`.
+            None => check
+                .split_once('/')
+                .and_then(|(source, _)| self.config.sources.get(source))
+                .map(|s| {
+                    s.depends_on
+                        .iter()
+                        .filter_map(|p| self.checks.get(p).copied())
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
-        self.graph.parents[i]
+        parents
             .iter()
             .filter_map(|&p| {
                 let state = self.memo.get(p)?.state;
@@ -201,6 +223,22 @@ impl Engine {
 
     /// A parent is UP again: page the held children whose parents are now all UP.
     fn parent_up(&mut self, parent: usize, now: Timestamp, out: &mut Vec<Action>) {
+        // Alerts of sources behind this check.
+        let alerts: Vec<_> = self
+            .incidents
+            .values()
+            .filter(|i| i.fingerprint.is_some() && !i.escalation.unreachable.is_empty())
+            .map(|i| i.id)
+            .collect();
+        for id in alerts {
+            if let Some(mut inc) = self.incidents.remove(&id) {
+                if self.release_unreachable(&mut inc, now, out) {
+                    self.save(inc, out);
+                } else {
+                    self.insert(inc);
+                }
+            }
+        }
         let children = self.graph.children[parent].clone();
         for child in children {
             let Some(name) = self.config.checks.get(child).map(|c| c.name.clone()) else {
@@ -234,13 +272,17 @@ impl Engine {
         }
         let parents = std::mem::take(&mut inc.escalation.unreachable).join(", ");
         let index = self.checks.get(&inc.check).copied();
-        let down = index.is_some_and(|i| {
-            self.is_flapping(i)
-                || self
-                    .memo
-                    .get(i)
-                    .is_some_and(|m| m.state == CheckState::Down)
-        });
+        // An alert's incident is open while the alert fires.
+        let down = match index {
+            Some(i) => {
+                self.is_flapping(i)
+                    || self
+                        .memo
+                        .get(i)
+                        .is_some_and(|m| m.state == CheckState::Down)
+            }
+            None => inc.fingerprint.is_some(),
+        };
         if down {
             let msg = format!(
                 "{parents} UP again and {} still DOWN: paging from step 1",
