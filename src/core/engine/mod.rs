@@ -169,6 +169,10 @@ impl Engine {
         } = &input
             && !transition.is_hard()
         {
+            // Soft states matter only to dependencies: without any, nothing to remember.
+            if !self.graph.any_watched && !self.is_due(now) {
+                return Ok(Vec::new());
+            }
             let index = self.checks.get(check).copied();
             let parent_up = index.is_some_and(|i| {
                 transition.to == CheckState::Up

@@ -53,6 +53,8 @@ pub(super) struct Graph {
     pub children: Vec<Vec<usize>>,
     /// Some check or source depends on this check: its coming back UP matters.
     pub watched: Vec<bool>,
+    /// Some check is watched (any `depends_on` at all).
+    pub any_watched: bool,
 }
 
 impl Graph {
@@ -62,6 +64,7 @@ impl Graph {
             parents: vec![Vec::new(); n],
             children: vec![Vec::new(); n],
             watched: vec![false; n],
+            any_watched: false,
         };
         for (i, c) in config.checks.iter().enumerate() {
             for p in &c.depends_on {
@@ -81,6 +84,7 @@ impl Graph {
                 }
             }
         }
+        g.any_watched = g.watched.iter().any(|w| *w);
         g
     }
 }
