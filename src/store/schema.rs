@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Ordered migrations; migration `i` (0-based) brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -22,6 +22,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// oncalld's own checks), so a restart still knows which open incident an alert is.
 const V3: &str = r#"
 ALTER TABLE incidents ADD COLUMN fingerprint TEXT;
+"#;
+
+/// SPEC §12: a digest page (`group_wait`) lists its incidents (JSON array of
+/// `core::model::DigestItem`); NULL for a page about one incident.
+const V4: &str = r#"
+ALTER TABLE outbox ADD COLUMN digest TEXT;
 "#;
 
 const V1: &str = r#"

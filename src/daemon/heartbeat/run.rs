@@ -107,6 +107,9 @@ impl HeartbeatRun {
         let from = self.tracker.state;
         self.tracker = CheckTracker::new(to);
         let transition = (change.is_some() && from != to).then_some(Transition { from, to });
+        let failed = change
+            .as_ref()
+            .map(|c| !matches!(c, Change::Success { .. }));
         let instant = tokio::time::Instant::now();
         let h = &self.heartbeat;
         CheckReport {
@@ -122,6 +125,7 @@ impl HeartbeatRun {
             },
             state: to,
             transition,
+            failed,
             heartbeat: Some(HeartbeatRow {
                 check: self.name.clone(),
                 state: h.state,
