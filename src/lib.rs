@@ -24,3 +24,4 @@ pub mod redact;
 pub mod report;
 pub mod store;
 pub mod text;
+pub mod tls;

@@ -50,7 +50,12 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);
     let sources = sources::sources(sources_node.as_ref(), &declared.policies, sink);
-    let parsed = checks::checks(check_node, &defaults, base, sink);
+    let mut parsed = checks::checks(check_node, &defaults, base, sink);
+    for check in parsed.iter_mut().filter_map(|c| c.config.as_mut()) {
+        if let super::types::ProbeConfig::Http(h) = &mut check.probe {
+            h.zone = daemon.time_zone.clone();
+        }
+    }
     checks::check_policies(&parsed, &|p| declared.policies.contains(p), sink);
 
     if !sink.errors.is_empty() {

@@ -72,11 +72,11 @@ pub fn notifiers(
             }
         });
         let parsed = match kind {
-            Some("email") => email(&mut t, sink).map(NotifierConfig::Email),
-            Some("webhook") => webhook(&mut t, sink).map(NotifierConfig::Webhook),
+            Some("email") => email(&mut t, base, sink).map(NotifierConfig::Email),
+            Some("webhook") => webhook(&mut t, base, sink).map(NotifierConfig::Webhook),
             Some("command") => command(&mut t, base, sink),
-            Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
-            Some("alertmanager") => alertmanager(&mut t, sink).map(NotifierConfig::Alertmanager),
+            Some("pagerduty") => pagerduty(&mut t, base, sink).map(NotifierConfig::PagerDuty),
+            Some("alertmanager") => alertmanager(&mut t, base, sink).map(NotifierConfig::Alertmanager),
             Some(_) => Some(NotifierConfig::Console),
             None => {
                 t.allow(&[
@@ -92,6 +92,7 @@ pub fn notifiers(
                     "urls",
                     "labels",
                     "resend",
+                    "ca_file",
                 ]);
                 None
             }
@@ -109,6 +110,14 @@ fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration>
     match t.get("timeout") {
         None => Some(Duration::from_secs(default)),
         Some(n) => n.duration_in(sink, limits::TIMEOUT),
+    }
+}
+
+/// `ca_file`, optional: `Some(None)` when absent, `None` when it was reported.
+fn ca_file(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<Option<std::path::PathBuf>> {
+    match t.get("ca_file") {
+        None => Some(None),
+        Some(n) => values::ca_file(&n, base, sink).map(Some),
     }
 }
 
@@ -130,18 +139,20 @@ fn checked(
     }
 }
 
-fn email(t: &mut Table<'_>, sink: &mut Sink) -> Option<EmailNotifier> {
+fn email(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<EmailNotifier> {
     let smtp = checked(t, sink, "smtp", values::smtp_url);
     let from = checked(t, sink, "from", values::mailbox);
     let timeout = timeout(t, sink, 30);
+    let ca_file = ca_file(t, base, sink);
     Some(EmailNotifier {
+        ca_file: ca_file?,
         smtp: smtp?,
         from: from?,
         timeout: timeout?,
     })
 }
 
-fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
+fn webhook(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<WebhookNotifier> {
     let url = checked(t, sink, "url", values::http_url);
     let secret = match t.get("secret") {
         None => Some(None),
@@ -152,7 +163,9 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
         Some(n) => values::headers(&n, sink),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(WebhookNotifier {
+        ca_file: ca_file?,
         url: url?,
         secret: secret?,
         headers: headers?,
@@ -161,7 +174,7 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
 }
 
 /// `routing_key` is a secret: its errors never quote it.
-fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
+fn pagerduty(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<PagerDutyNotifier> {
     let routing_key = t.required(sink, "routing_key").and_then(|n| {
         let s = n.non_empty_str(sink)?;
         if s.chars().all(|c| c.is_ascii_graphic()) {
@@ -196,7 +209,9 @@ fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
         }),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(PagerDutyNotifier {
+        ca_file: ca_file?,
         routing_key: routing_key?,
         url: url?,
         severity: severity?,
@@ -205,7 +220,7 @@ fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
 }
 
 /// `urls` (every peer, http(s)), `labels`, `resend` (10 s..1 h, default 1 m), `timeout`.
-fn alertmanager(t: &mut Table<'_>, sink: &mut Sink) -> Option<AlertmanagerNotifier> {
+fn alertmanager(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<AlertmanagerNotifier> {
     let urls = t.required(sink, "urls").and_then(|n| {
         let urls = n.strings(sink)?;
         let bad: Vec<String> = urls
@@ -229,7 +244,9 @@ fn alertmanager(t: &mut Table<'_>, sink: &mut Sink) -> Option<AlertmanagerNotifi
         Some(n) => n.duration_in(sink, limits::RESEND),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(AlertmanagerNotifier {
+        ca_file: ca_file?,
         urls: urls?,
         labels: labels?,
         resend: resend?,

@@ -41,7 +41,7 @@ impl WebhookNotifier {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let client = super::http_client(config.timeout, headers)?;
+        let client = super::http_client(config.timeout, headers, config.ca_file.as_deref())?;
         Ok(WebhookNotifier {
             client,
             url,
