@@ -108,21 +108,24 @@ pub fn reqwest_trust(
 /// Words for a certificate problem found anywhere in an error chain (reqwest, hyper, lettre
 /// wrap rustls' error in an `io::Error`, whose `source` skips it), or `None` if there is none.
 pub fn describe(err: &(dyn Error + 'static), zone: &TimeZone) -> Option<String> {
-    let mut next = Some(err);
-    while let Some(e) = next {
-        if let Some(t) = e.downcast_ref::<rustls::Error>() {
-            return Some(words(t, zone));
-        }
-        if let Some(t) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            return Some(words(t, zone));
-        }
-        next = e.source();
+    find_rustls(err).map(|e| words(e, zone))
+}
+
+/// The rustls error in a chain, looking inside `io::Error`s (possibly nested) too.
+fn find_rustls<'a>(err: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(t) = err.downcast_ref::<rustls::Error>() {
+        return Some(t);
     }
-    None
+    if let Some(inner) = err
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        let inner: &(dyn Error + 'static) = inner;
+        if let Some(t) = find_rustls(inner) {
+            return Some(t);
+        }
+    }
+    err.source().and_then(find_rustls)
 }
 
 /// One rustls error in an operator's words; dates in `zone`.
@@ -232,11 +235,26 @@ mod tests {
         let valid = (at("2026-01-01T00:00:00Z"), at("2026-12-05T13:00:00Z"));
         let within = Duration::from_secs(14 * DAY);
         let cases = [
-            ("2026-06-01T00:00:00Z", Ok("certificate valid until 2026-12-05 14:00 CET")),
-            ("2026-12-02T12:00:00Z", Err("certificate expires in 3 days, on 2026-12-05 14:00 CET")),
-            ("2026-12-05T12:00:00Z", Err("certificate expires in less than a day, on 2026-12-05 14:00 CET")),
-            ("2026-12-06T00:00:00Z", Err("certificate expired on 2026-12-05 14:00 CET")),
-            ("2025-12-31T00:00:00Z", Err("certificate not valid yet: valid from 2026-01-01 01:00 CET")),
+            (
+                "2026-06-01T00:00:00Z",
+                Ok("certificate valid until 2026-12-05 14:00 CET"),
+            ),
+            (
+                "2026-12-02T12:00:00Z",
+                Err("certificate expires in 3 days, on 2026-12-05 14:00 CET"),
+            ),
+            (
+                "2026-12-05T12:00:00Z",
+                Err("certificate expires in less than a day, on 2026-12-05 14:00 CET"),
+            ),
+            (
+                "2026-12-06T00:00:00Z",
+                Err("certificate expired on 2026-12-05 14:00 CET"),
+            ),
+            (
+                "2025-12-31T00:00:00Z",
+                Err("certificate not valid yet: valid from 2026-01-01 01:00 CET"),
+            ),
         ];
         for (now, want) in cases {
             let got = judge_expiry(valid, at(now), within, &zone);
@@ -251,7 +269,10 @@ mod tests {
             time: UnixTime::since_unix_epoch(Duration::from_secs(1_800_000_000)),
             not_after: UnixTime::since_unix_epoch(Duration::from_secs(1_700_000_000)),
         });
-        assert_eq!(words(&expired, &zone), "certificate expired on 2023-11-14 22:13 UTC");
+        assert_eq!(
+            words(&expired, &zone),
+            "certificate expired on 2023-11-14 22:13 UTC"
+        );
         let io = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer),
@@ -265,7 +286,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("none.pem");
         let e = load_ca_file(&missing).expect_err("missing");
-        assert!(e.starts_with("cannot read ca_file ") && e.contains("none.pem"), "{e}");
+        assert!(
+            e.starts_with("cannot read ca_file ") && e.contains("none.pem"),
+            "{e}"
+        );
         let junk = dir.path().join("junk.pem");
         std::fs::write(&junk, "hello\n").expect("write");
         let e = load_ca_file(&junk).expect_err("junk");

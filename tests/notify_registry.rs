@@ -41,6 +41,7 @@ fn webhook(url: &str) -> NotifierConfig {
         secret: None,
         headers: BTreeMap::new(),
         timeout: Duration::from_secs(5),
+        ca_file: None,
     })
 }
 
@@ -55,6 +56,7 @@ async fn builds_every_notifier_and_finds_it_by_name() {
             smtp: "smtp://127.0.0.1:25".to_string(),
             from: "oncalld@example.com".to_string(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }),
     );
     n.insert(
@@ -89,6 +91,7 @@ fn reports_every_bad_notifier_at_once() {
             smtp: "smtp://127.0.0.1:25".to_string(),
             from: "not an address".to_string(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }),
     );
     n.insert("ok".to_string(), NotifierConfig::Console);

@@ -22,6 +22,7 @@ fn notifier(url: String, secret: Option<&str>, timeout: Duration) -> WebhookNoti
         secret: secret.map(str::to_string),
         headers,
         timeout,
+        ca_file: None,
     })
     .unwrap()
 }
@@ -171,6 +172,7 @@ fn bad_config_is_refused_at_build() {
         secret: None,
         headers: BTreeMap::new(),
         timeout: TIMEOUT,
+        ca_file: None,
     };
     let mut bad_url = base.clone();
     bad_url.url = "not a url".to_string();
@@ -208,6 +210,7 @@ async fn errors_show_no_url_secret_or_token() {
         secret: Some("s3cret".to_string()),
         headers: [("Authorization".to_string(), "Bearer t0ken".to_string())].into(),
         timeout: TIMEOUT,
+        ca_file: None,
     };
     let debug = format!("{config:?}");
     for secret in ["PASSW0RD", "s3cret", "t0ken"] {

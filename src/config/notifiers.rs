@@ -76,7 +76,9 @@ pub fn notifiers(
             Some("webhook") => webhook(&mut t, base, sink).map(NotifierConfig::Webhook),
             Some("command") => command(&mut t, base, sink),
             Some("pagerduty") => pagerduty(&mut t, base, sink).map(NotifierConfig::PagerDuty),
-            Some("alertmanager") => alertmanager(&mut t, base, sink).map(NotifierConfig::Alertmanager),
+            Some("alertmanager") => {
+                alertmanager(&mut t, base, sink).map(NotifierConfig::Alertmanager)
+            }
             Some(_) => Some(NotifierConfig::Console),
             None => {
                 t.allow(&[

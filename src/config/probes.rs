@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
+use super::limits;
 use super::reader::{Node, Sink, Table};
 use super::types::{HttpProbe, ProbeConfig, ProcessMatch};
-use super::limits;
 use super::values;
 
 /// The probe types, as written in `type = "..."`.

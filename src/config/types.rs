@@ -456,6 +456,7 @@ mod tests {
             smtp: "smtps://mailer:PASS@mail".into(),
             from: "o@example.com".into(),
             timeout: Duration::from_secs(1),
+            ca_file: None,
         };
         for shown in [format!("{http:?}"), format!("{mail:?}")] {
             assert!(

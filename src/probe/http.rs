@@ -48,7 +48,9 @@ impl Clients {
             keep_certificate: cfg.cert_expiry.is_some(),
         };
         let mut map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.clone()).or_insert_with(|| new_client(&key)).clone()
+        map.entry(key.clone())
+            .or_insert_with(|| new_client(&key))
+            .clone()
     }
 }
 
