@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod notify;
 pub mod probe;
 pub mod redact;
+pub mod status_page;
 pub mod report;
 pub mod store;
 pub mod text;

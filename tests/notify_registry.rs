@@ -32,6 +32,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
         schedules: BTreeMap::new(),
         policies: BTreeMap::new(),
         sources: BTreeMap::new(),
+        status_page: Default::default(),
     }
 }
 

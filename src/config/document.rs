@@ -26,6 +26,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let schedules_node = top.get("schedules");
     let policies_node = top.get("policies");
     let sources_node = top.get("sources");
+    let status_page_node = top.get("status_page");
     top.finish(sink);
 
     let declared = Declared {
@@ -50,6 +51,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);
     let sources = sources::sources(sources_node.as_ref(), &declared.policies, sink);
+    let status_page = super::status_page::status_page(status_page_node.as_ref(), sink);
     let mut parsed = checks::checks(check_node, &defaults, base, sink);
     for check in parsed.iter_mut().filter_map(|c| c.config.as_mut()) {
         if let super::types::ProbeConfig::Http(h) = &mut check.probe {
@@ -71,6 +73,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
         schedules,
         policies,
         sources,
+        status_page,
     })
 }
 

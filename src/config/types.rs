@@ -29,6 +29,8 @@ pub struct Config {
     pub policies: BTreeMap<String, Policy>,
     /// `[sources.NAME]` (SPEC §11): Alertmanager posting incidents in.
     pub sources: BTreeMap<String, super::sources::SourceConfig>,
+    /// `[status_page]` (SPEC §14).
+    pub status_page: super::status_page::StatusPageConfig,
 }
 
 impl Config {
