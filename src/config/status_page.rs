@@ -57,7 +57,10 @@ pub fn status_page(node: Option<&Node<'_>>, sink: &mut Sink) -> StatusPageConfig
     }
     if let Some(n) = t.get("checks") {
         if let Some(globs) = n.strings(sink) {
-            match globs.iter().find_map(|g| glob::Pattern::new(g).err().map(|e| (g, e))) {
+            match globs
+                .iter()
+                .find_map(|g| glob::Pattern::new(g).err().map(|e| (g, e)))
+            {
                 Some((g, e)) => n.error(sink, format!("invalid glob {g:?}: {e}")),
                 None => out.checks = globs,
             }

@@ -47,7 +47,9 @@ impl StatusPageCache {
             let guard = store
                 .lock()
                 .map_err(|_| "store lock poisoned".to_string())?;
-            let t = guard.transitions(None, Some(since)).map_err(|e| e.to_string())?;
+            let t = guard
+                .transitions(None, Some(since))
+                .map_err(|e| e.to_string())?;
             let f = guard.first_transition_at().map_err(|e| e.to_string())?;
             Ok::<_, String>((t, f))
         })

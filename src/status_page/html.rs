@@ -80,7 +80,9 @@ pub fn render(s: &Snapshot, zone: &TimeZone) -> String {
 }
 
 fn incidents(out: &mut String, s: &Snapshot, zone: &TimeZone) {
-    out.push_str("<section aria-labelledby=\"inc\" id=\"incidents\"><h2 id=\"inc\">Open incidents</h2>");
+    out.push_str(
+        "<section aria-labelledby=\"inc\" id=\"incidents\"><h2 id=\"inc\">Open incidents</h2>",
+    );
     if s.incidents.is_empty() {
         out.push_str("<p class=\"empty\">None.</p></section>");
         return;
@@ -198,7 +200,11 @@ fn spark(out: &mut String, points: &[LatencyPoint]) {
         out.push_str("<p class=\"meta\">Latency (24 h): no probe yet.</p>");
         return;
     }
-    let max = points.iter().map(|p| p.avg_ms).fold(0.0_f64, f64::max).max(1.0);
+    let max = points
+        .iter()
+        .map(|p| p.avg_ms)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
     let min = points.iter().map(|p| p.avg_ms).fold(f64::MAX, f64::min);
     let last = points.last().map_or(0.0, |p| p.avg_ms);
     let label = format!(
@@ -252,7 +258,9 @@ fn age(secs: i64) -> String {
 }
 
 fn date(ts: Timestamp, zone: &TimeZone) -> String {
-    ts.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()
+    ts.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 /// HTML-escape text and attribute values.
@@ -288,7 +296,10 @@ mod tests {
             down_seconds: 4320,
             incidents: 2,
         };
-        assert_eq!(day_title(&d), "2026-12-01: 95.00% up, 2 incidents, down 1 h");
+        assert_eq!(
+            day_title(&d),
+            "2026-12-01: 95.00% up, 2 incidents, down 1 h"
+        );
         assert_eq!(day_class(&d), "d");
     }
 }

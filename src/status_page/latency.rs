@@ -50,7 +50,11 @@ impl LatencyHistory {
             }),
         }
         let oldest = start - BUCKET_SECONDS * (BUCKETS as i64 - 1);
-        while self.points.front().is_some_and(|p| p.at.as_second() < oldest) {
+        while self
+            .points
+            .front()
+            .is_some_and(|p| p.at.as_second() < oldest)
+        {
             self.points.pop_front();
         }
     }

@@ -124,7 +124,11 @@ pub fn snapshot(input: &Input<'_>) -> Snapshot {
     }
 }
 
-fn shown_check(c: &CheckView, transitions: &[&CheckTransitionRecord], input: &Input<'_>) -> ShownCheck {
+fn shown_check(
+    c: &CheckView,
+    transitions: &[&CheckTransitionRecord],
+    input: &Input<'_>,
+) -> ShownCheck {
     let (state, state_text) = match c.state.as_str() {
         "DOWN" => ("down", "Down"),
         "FAILING" => ("degraded", "Degraded"),
@@ -143,11 +147,7 @@ fn shown_check(c: &CheckView, transitions: &[&CheckTransitionRecord], input: &In
         age_seconds: c.last_at.map(|at| (input.now - at).get_seconds().max(0)),
         uptime_90d: days::overall(&days),
         days,
-        latency_24h: input
-            .latency
-            .get(&c.name)
-            .cloned()
-            .unwrap_or_default(),
+        latency_24h: input.latency.get(&c.name).cloned().unwrap_or_default(),
     }
 }
 
@@ -163,11 +163,20 @@ fn shown_message(message: &str) -> String {
 
 fn banner(checks: &[ShownCheck]) -> Banner {
     let total = checks.len();
-    let down = checks.iter().filter(|c| c.state == "down" && !c.silenced).count();
-    let degraded = checks.iter().filter(|c| c.state == "degraded" && !c.silenced).count();
+    let down = checks
+        .iter()
+        .filter(|c| c.state == "down" && !c.silenced)
+        .count();
+    let degraded = checks
+        .iter()
+        .filter(|c| c.state == "degraded" && !c.silenced)
+        .count();
     let silenced = checks.iter().filter(|c| c.silenced).count();
     let (level, text) = if down > 0 && down == total {
-        ("outage", format!("Major outage: all {total} checks are down"))
+        (
+            "outage",
+            format!("Major outage: all {total} checks are down"),
+        )
     } else if down > 0 {
         let also = if degraded > 0 {
             format!(", {degraded} degraded")
@@ -179,11 +188,20 @@ fn banner(checks: &[ShownCheck]) -> Banner {
         } else {
             String::new()
         };
-        ("degraded", format!("Partial outage: {down} of {total} checks down{also}{maint}"))
+        (
+            "degraded",
+            format!("Partial outage: {down} of {total} checks down{also}{maint}"),
+        )
     } else if degraded > 0 {
-        ("degraded", format!("Degraded: {degraded} of {total} checks failing"))
+        (
+            "degraded",
+            format!("Degraded: {degraded} of {total} checks failing"),
+        )
     } else if silenced > 0 {
-        ("maintenance", format!("Maintenance: {silenced} of {total} checks under maintenance"))
+        (
+            "maintenance",
+            format!("Maintenance: {silenced} of {total} checks under maintenance"),
+        )
     } else {
         ("operational", "All systems operational".to_string())
     };
@@ -202,7 +220,9 @@ impl Rendered {
     pub fn new(s: &Snapshot, zone: &TimeZone) -> Self {
         Rendered {
             html: html::render(s, zone).into(),
-            json: serde_json::to_vec_pretty(s).unwrap_or_else(|_| b"{}".to_vec()).into(),
+            json: serde_json::to_vec_pretty(s)
+                .unwrap_or_else(|_| b"{}".to_vec())
+                .into(),
         }
     }
 }
