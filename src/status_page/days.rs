@@ -22,26 +22,45 @@ pub struct Day {
     pub incidents: u32,
 }
 
+/// The [`DAYS`] local days ending today: names and bounds (ms), worked out once per snapshot
+/// rather than once per check.
+pub struct Calendar {
+    days: Vec<(String, i64, i64)>,
+}
+
+impl Calendar {
+    pub fn new(now: Timestamp, zone: &TimeZone) -> Self {
+        let today = now.to_zoned(zone.clone()).date();
+        let days = (0..DAYS as i64)
+            .rev()
+            .map(|back| {
+                let date = today.checked_sub(back.days()).unwrap_or(today);
+                let start = day_start(date, zone);
+                let end =
+                    day_start(date.tomorrow().unwrap_or(date), zone).min(now.as_millisecond());
+                (date.to_string(), start, end)
+            })
+            .collect();
+        Calendar { days }
+    }
+}
+
 /// The [`DAYS`] days ending today. `transitions` are this check's, sorted, starting at most
 /// [`DAYS`] days back; `history_since` is when the daemon's history starts (days before it
 /// have no data).
 pub fn days(
     transitions: &[&CheckTransitionRecord],
     history_since: Timestamp,
-    now: Timestamp,
-    zone: &TimeZone,
+    calendar: &Calendar,
 ) -> Vec<Day> {
-    let today = now.to_zoned(zone.clone()).date();
     let mut down_since = match transitions.first() {
         Some(t) if t.from == CheckState::Down => Some(i64::MIN),
         _ => None,
     };
     let mut next = transitions.iter().peekable();
     let mut out = Vec::with_capacity(DAYS);
-    for back in (0..DAYS as i64).rev() {
-        let date = today.checked_sub(back.days()).unwrap_or(today);
-        let start = day_start(date, zone);
-        let end = day_start(date.tomorrow().unwrap_or(date), zone).min(now.as_millisecond());
+    for (date, start, end) in &calendar.days {
+        let (start, end) = (*start, *end);
         let mut down_ms = 0;
         let mut incidents = 0;
         while let Some(t) = next.next_if(|t| t.at.as_millisecond() < end) {
@@ -70,7 +89,7 @@ pub fn days(
             100.0 * (span - down) as f64 / span as f64
         });
         out.push(Day {
-            date: date.to_string(),
+            date: date.clone(),
             up_percent,
             down_seconds: down_ms / 1000,
             incidents,
@@ -116,7 +135,7 @@ mod tests {
         let refs: Vec<&CheckTransitionRecord> = ts.iter().collect();
         let now: Timestamp = "2026-12-03T06:00:00Z".parse().unwrap();
         let since: Timestamp = "2026-11-30T00:00:00Z".parse().unwrap();
-        let d = days(&refs, since, now, &TimeZone::UTC);
+        let d = days(&refs, since, &Calendar::new(now, &TimeZone::UTC));
         assert_eq!(d.len(), DAYS);
         let last4: Vec<_> = d[DAYS - 4..].iter().collect();
         assert_eq!(last4[0].date, "2026-11-30");

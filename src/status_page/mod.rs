@@ -93,13 +93,14 @@ pub fn snapshot(input: &Input<'_>) -> Snapshot {
     for t in input.transitions {
         by_check.entry(t.check.as_str()).or_default().push(t);
     }
+    let calendar = days::Calendar::new(input.now, input.zone);
     let checks: Vec<ShownCheck> = input
         .checks
         .iter()
         .filter(|c| input.config.shows(&c.name))
         .map(|c| {
             let transitions = by_check.get(c.name.as_str()).map_or(&[][..], Vec::as_slice);
-            shown_check(c, transitions, input)
+            shown_check(c, transitions, &calendar, input)
         })
         .collect();
     let mut incidents: Vec<ShownIncident> = input
@@ -127,6 +128,7 @@ pub fn snapshot(input: &Input<'_>) -> Snapshot {
 fn shown_check(
     c: &CheckView,
     transitions: &[&CheckTransitionRecord],
+    calendar: &days::Calendar,
     input: &Input<'_>,
 ) -> ShownCheck {
     let (state, state_text) = match c.state.as_str() {
@@ -135,7 +137,7 @@ fn shown_check(
         "NEW" => ("new", "No data yet"),
         _ => ("up", "Up"),
     };
-    let days = days::days(transitions, input.history_since, input.now, input.zone);
+    let days = days::days(transitions, input.history_since, calendar);
     ShownCheck {
         name: c.name.clone(),
         state,
@@ -220,7 +222,7 @@ impl Rendered {
     pub fn new(s: &Snapshot, zone: &TimeZone) -> Self {
         Rendered {
             html: html::render(s, zone).into(),
-            json: serde_json::to_vec_pretty(s)
+            json: serde_json::to_vec(s)
                 .unwrap_or_else(|_| b"{}".to_vec())
                 .into(),
         }
