@@ -103,13 +103,12 @@ fn make_deb(out: &Path) -> PathBuf {
         .arg(format!("DEBDIR={}", out.display()))
         // The debug binary is large; xz would take most of the test's time.
         .arg("DEB_COMPRESS=none"));
-    let deb = std::fs::read_dir(out)
+    std::fs::read_dir(out)
         .expect("debdir")
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.extension().is_some_and(|e| e == "deb"))
-        .expect("a .deb");
-    deb
+        .expect("a .deb")
 }
 
 #[test]
