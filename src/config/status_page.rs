@@ -69,3 +69,37 @@ pub fn status_page(node: Option<&Node<'_>>, sink: &mut Sink) -> StatusPageConfig
     t.finish(sink);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const BASE: &str = "[notifiers.log]\ntype = \"console\"\n[policies.default]\n[[policies.default.steps]]\nnotify = [\"notifier:log\"]\n";
+
+    #[test]
+    fn keys_defaults_and_errors_at_their_place() {
+        let path = Path::new("/etc/oncalld/checks.toml");
+        let c = crate::config::parse(BASE, path).expect("valid");
+        assert!(!c.status_page.enabled);
+        assert_eq!(c.status_page.checks, ["*"]);
+        let text =
+            format!("{BASE}[status_page]\nenabled = true\ntitle = \"Ops\"\nchecks = [\"web-*\"]\n");
+        let c = crate::config::parse(&text, path).expect("valid");
+        assert!(
+            c.status_page.enabled && c.status_page.shows("web-1") && !c.status_page.shows("db")
+        );
+        assert_eq!(c.status_page.title, "Ops");
+        let text = format!("{BASE}[status_page]\nchecks = [\"web-[\"]\nshow_people = true\n");
+        let e = crate::config::parse(&text, path)
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            e.contains("checks.toml:7:10: status_page.checks: invalid glob"),
+            "{e}"
+        );
+        assert!(
+            e.contains("checks.toml:8:1: status_page.show_people"),
+            "{e}"
+        );
+    }
+}
