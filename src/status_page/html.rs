@@ -157,11 +157,12 @@ aria-label=\"Daily availability: {overall}\">"
     for (i, d) in c.days.iter().enumerate() {
         let _ = write!(
             out,
-            "<rect x=\"{}\" width=\"{BAR}\" height=\"24\" class=\"{}\"><title>{}</title></rect>",
+            "<rect x=\"{}\" width=\"{BAR}\" height=\"24\" class=\"{}\"><title>",
             i * STEP,
             day_class(d),
-            day_title(d)
         );
+        write_day_title(out, d);
+        out.push_str("</title></rect>");
     }
     let _ = write!(
         out,
@@ -179,18 +180,32 @@ fn day_class(d: &Day) -> &'static str {
     }
 }
 
-fn day_title(d: &Day) -> String {
+/// `2026-12-01: 99.31% up, 1 incident, down 10 min`, written straight into `out` (90 per
+/// check: no intermediate strings).
+fn write_day_title(out: &mut String, d: &Day) {
+    out.push_str(&d.date);
     let Some(p) = d.up_percent else {
-        return format!("{}: no data", d.date);
+        out.push_str(": no data");
+        return;
     };
-    let mut t = format!("{}: {} up", d.date, percent(p));
+    if p >= 100.0 {
+        out.push_str(": 100% up");
+    } else {
+        let _ = write!(out, ": {:.2}% up", (p * 100.0).floor() / 100.0);
+    }
     if d.incidents > 0 {
         let s = if d.incidents == 1 { "" } else { "s" };
-        let _ = write!(t, ", {} incident{s}", d.incidents);
+        let _ = write!(out, ", {} incident{s}", d.incidents);
     }
     if d.down_seconds > 0 {
-        let _ = write!(t, ", down {}", age(d.down_seconds));
+        let _ = write!(out, ", down {}", age(d.down_seconds));
     }
+}
+
+#[cfg(test)]
+fn day_title(d: &Day) -> String {
+    let mut t = String::new();
+    write_day_title(&mut t, d);
     t
 }
 
