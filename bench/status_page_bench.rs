@@ -66,9 +66,9 @@ fn main() {
     for _ in 0..runs {
         let start = Instant::now();
         let s = snapshot(&input);
-        let page = Rendered::new(&s, &zone);
+        let page = Rendered::new(s, &zone);
         times.push(start.elapsed());
-        size = page.html.len() + page.json.len();
+        size = page.html.len() + page.json().len();
         // The same three steps timed one by one.
         let t0 = Instant::now();
         let s = snapshot(&input);

@@ -187,7 +187,7 @@ async fn status_json(State(b): State<Arc<dyn Backend>>) -> Response {
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                 (header::CACHE_CONTROL, "max-age=10"),
             ],
-            page.json.clone(),
+            page.json(),
         )
             .into_response(),
         Err(e) => error_text(e),

@@ -81,7 +81,7 @@ impl StatusPageCache {
             zone: &zone,
             now,
         });
-        let page = Arc::new(Rendered::new(&snapshot, &zone));
+        let page = Arc::new(Rendered::new(snapshot, &zone));
         *slot = Some((Instant::now(), page.clone()));
         Ok(page)
     }

@@ -210,21 +210,33 @@ fn banner(checks: &[ShownCheck]) -> Banner {
     Banner { level, text }
 }
 
-/// A snapshot rendered once, served to every request until the next refresh.
+/// A snapshot rendered once, served to every request until the next refresh. The HTML is
+/// rendered at once (it is what visitors load); the JSON on the first `/status.json` request.
 #[derive(Debug)]
 pub struct Rendered {
     /// Shared, not copied, by every response.
     pub html: axum::body::Bytes,
-    pub json: axum::body::Bytes,
+    snapshot: Snapshot,
+    json: std::sync::OnceLock<axum::body::Bytes>,
 }
 
 impl Rendered {
-    pub fn new(s: &Snapshot, zone: &TimeZone) -> Self {
+    pub fn new(s: Snapshot, zone: &TimeZone) -> Self {
         Rendered {
-            html: html::render(s, zone).into(),
-            json: serde_json::to_vec(s)
-                .unwrap_or_else(|_| b"{}".to_vec())
-                .into(),
+            html: html::render(&s, zone).into(),
+            snapshot: s,
+            json: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `status.json`: the same snapshot, serialised once.
+    pub fn json(&self) -> axum::body::Bytes {
+        self.json
+            .get_or_init(|| {
+                serde_json::to_vec(&self.snapshot)
+                    .unwrap_or_else(|_| b"{}".to_vec())
+                    .into()
+            })
+            .clone()
     }
 }
