@@ -176,6 +176,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
             listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
+            public_url: None,
         },
         checks: vec![],
         notifiers: BTreeMap::new(),

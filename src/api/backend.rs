@@ -18,6 +18,7 @@ use super::types::{
 };
 use crate::core::engine::Alert;
 use crate::core::model::{IncidentId, SilenceId};
+use crate::link::LinkAction;
 
 /// A boxed, sendable future: what every [`Backend`] method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -188,4 +189,43 @@ pub trait Backend: Send + Sync + 'static {
         let _ = alerts;
         Box::pin(async move { Err(ApiError::not_found(format!("no source {name:?}"))) })
     }
+
+    /// An action link (SPEC §13), `GET /a/{token}` (`act = false`: look, change nothing) or
+    /// `POST` (`act = true`: acknowledge or resolve, durable before the answer, actor
+    /// `<recipient> (link)`). A refused link is an [`LinkOutcome::Refused`], not an error.
+    /// The default knows no key: every link is refused.
+    fn link(&self, token: String, act: bool) -> BoxFuture<'_, ApiResult<LinkOutcome>> {
+        let _ = (token, act);
+        Box::pin(async move {
+            Ok(LinkOutcome::Refused {
+                status: 404,
+                incident: None,
+                reason: "action links are not enabled on this oncalld".into(),
+            })
+        })
+    }
+}
+
+/// What an action link did, or why it did nothing (the page shows it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkOutcome {
+    /// `GET` of a valid link: the incident and what the button will do.
+    Ready {
+        incident: IncidentView,
+        action: LinkAction,
+        recipient: String,
+    },
+    /// `POST`: done and saved.
+    Done {
+        incident: IncidentView,
+        action: LinkAction,
+        actor: String,
+    },
+    /// Nothing changed: forged (403), expired (410), unknown incident (404), already done
+    /// (409), with the reason in words.
+    Refused {
+        status: u16,
+        incident: Option<IncidentView>,
+        reason: String,
+    },
 }

@@ -94,6 +94,8 @@ struct Ctx {
     state: Arc<ConnState>,
     /// The peer's uid on the Unix socket (`None` over TCP: no actor, nothing mutating).
     uid: Option<u32>,
+    /// The peer's address over TCP (the action links' rate limit).
+    peer: Option<std::net::IpAddr>,
     oversized: Oversized,
     actor: OnceCell<Actor>,
     /// When the connection became ready for its current request.
@@ -105,6 +107,7 @@ struct Ctx {
 pub(super) async fn serve_conn<I>(
     io: I,
     uid: Option<u32>,
+    peer: Option<std::net::IpAddr>,
     oversized: Oversized,
     router: Router,
     options: ServeOptions,
@@ -118,6 +121,7 @@ pub(super) async fn serve_conn<I>(
         options,
         state: state.clone(),
         uid,
+        peer,
         oversized,
         actor: OnceCell::new(),
         ready_at: Mutex::new(Instant::now()),
@@ -179,6 +183,9 @@ impl Ctx {
         if let Some(uid) = self.uid {
             let actor = self.actor.get_or_init(|| Actor::resolve(uid)).await;
             req.extensions_mut().insert(actor.clone());
+        }
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(super::rate::PeerAddr(peer));
         }
         let mut router = self.router.clone();
         let mut response = match tower_service::Service::call(&mut router, req).await {

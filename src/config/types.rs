@@ -53,6 +53,9 @@ pub struct DaemonConfig {
     /// This daemon's name towards fleet services (PagerDuty `source` and `dedup_key`).
     /// Default: the host name.
     pub instance: String,
+    /// `public_url` (SPEC §13): where people reach the TCP listener (through a proxy), without a
+    /// trailing slash. When set, pages carry signed ack and resolve links `<public_url>/a/TOKEN`.
+    pub public_url: Option<String>,
 }
 
 /// One `[[check]]` with `[defaults]` applied.

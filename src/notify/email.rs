@@ -1,6 +1,7 @@
 //! Email over SMTP (lettre, async, rustls): one mail per page, threaded per incident.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -13,6 +14,7 @@ use super::payload::{email_body, email_subject, message_id, thread_root_id};
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::EmailNotifier as EmailConfig;
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 /// Sends each page as a plain-text mail to `page.to` (one address or a comma-separated list).
 pub struct EmailNotifier {
@@ -25,6 +27,8 @@ pub struct EmailNotifier {
     time_zone: TimeZone,
     /// Check name -> what it looks at, for "what failed".
     targets: BTreeMap<String, String>,
+    /// Ack and resolve links in the body, with `public_url` (SPEC §13).
+    links: Option<Arc<LinkMaker>>,
 }
 
 impl EmailNotifier {
@@ -44,12 +48,19 @@ impl EmailNotifier {
             timeout: config.timeout,
             time_zone,
             targets: BTreeMap::new(),
+            links: None,
         })
     }
 
     /// What each check looks at (from `[[check]]`), so the body can name the target.
     pub fn with_targets(mut self, targets: BTreeMap<String, String>) -> Self {
         self.targets = targets;
+        self
+    }
+
+    /// Signed action links in each body (SPEC §13).
+    pub fn with_links(mut self, links: Option<Arc<LinkMaker>>) -> Self {
+        self.links = links;
         self
     }
 
@@ -76,7 +87,12 @@ impl EmailNotifier {
             builder = builder.to(mailbox);
         }
         let mut message = builder
-            .body(email_body(page, &self.time_zone, target))
+            .body(email_body(
+                page,
+                &self.time_zone,
+                target,
+                self.links.as_ref().and_then(|l| l.links(page)).as_ref(),
+            ))
             .map_err(|e| NotifyError::permanent(format!("cannot build the mail: {e}")))?;
         // RFC 3834: keeps vacation responders from answering pages; the key lets mail rules
         // and people match a mail to the timeline.

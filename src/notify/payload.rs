@@ -12,11 +12,18 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use crate::core::model::{IncidentState, Page, PageEvent};
+use crate::link::PageLinks;
 use crate::text::{crlf_text, sanitize_line};
 
 /// The webhook body, also the command notifier's stdin; exactly the shape of SPEC §5.
 pub fn webhook_body(page: &Page) -> Value {
-    json!({
+    webhook_body_with(page, None)
+}
+
+/// [`webhook_body`] with the page's action links (SPEC §13), when `public_url` is set:
+/// `"links": {"ack": URL|null, "resolve": URL|null}`.
+pub fn webhook_body_with(page: &Page, links: Option<&PageLinks>) -> Value {
+    let mut body = json!({
         "version": 1,
         "event": page.event.as_str(),
         "key": page.key,
@@ -30,7 +37,11 @@ pub fn webhook_body(page: &Page) -> Value {
         },
         "recipient": page.recipient,
         "text": sanitize_line(&page.text),
-    })
+    });
+    if let (Some(links), Some(map)) = (links, body.as_object_mut()) {
+        map.insert("links".into(), json!(links));
+    }
+    body
 }
 
 /// Longest subject we send; the rest of a long probe message is in the body.
@@ -86,11 +97,21 @@ fn whole_seconds(d: jiff::SignedDuration) -> Duration {
 /// the idempotency key (to match a duplicate against the timeline). `target` is what the
 /// check looks at (`http https://…`), when known. Control characters from outside are
 /// replaced and every line ends in CRLF (lettre fixes bare LF, not bare CR).
-pub fn email_body(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
-    crlf_text(&email_lines(page, zone, target))
+pub fn email_body(
+    page: &Page,
+    zone: &TimeZone,
+    target: Option<&str>,
+    links: Option<&PageLinks>,
+) -> String {
+    crlf_text(&email_lines(page, zone, target, links))
 }
 
-fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
+fn email_lines(
+    page: &Page,
+    zone: &TimeZone,
+    target: Option<&str>,
+    links: Option<&PageLinks>,
+) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "{}\n", page.text);
     if page.event == PageEvent::Test {
@@ -130,6 +151,14 @@ fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
     };
     let _ = writeln!(b, "Also paged:   {also}");
     let _ = writeln!(b, "\n{}", what_to_do(page));
+    if let Some(links) = links {
+        if let Some(url) = &links.ack {
+            let _ = writeln!(b, "Acknowledge from a browser: {url}");
+        }
+        if let Some(url) = &links.resolve {
+            let _ = writeln!(b, "Resolve from a browser:     {url}");
+        }
+    }
     let _ = writeln!(b, "Timeline:     oncalld show {}", page.incident);
     let _ = writeln!(b, "\nIdempotency key: {}", page.key);
     b
@@ -231,7 +260,7 @@ mod tests {
             let s = field.as_str().unwrap();
             assert!(!s.contains(['\x1b', '\x07', '\r']), "{s:?}");
         }
-        let body = email_body(&page, &TimeZone::UTC, Some("http://u:***@h/"));
+        let body = email_body(&page, &TimeZone::UTC, Some("http://u:***@h/"), None);
         assert!(!body.contains(['\x1b', '\x07']), "{body:?}");
         assert!(
             !body.replace("\r\n", "").contains(['\r', '\n']),

@@ -1,5 +1,6 @@
 //! Webhook: an HTTP POST of the SPEC §5 JSON, signed when a secret is set.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -8,10 +9,11 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use sha2::Sha256;
 
-use super::payload::webhook_body;
+use super::payload::webhook_body_with;
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::WebhookNotifier as WebhookConfig;
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 pub const SIGNATURE_HEADER: &str = "x-oncalld-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -23,6 +25,8 @@ pub struct WebhookNotifier {
     url: reqwest::Url,
     secret: Option<Vec<u8>>,
     timeout: Duration,
+    /// `links` in the body, with `public_url` (SPEC §13).
+    links: Option<Arc<LinkMaker>>,
 }
 
 impl WebhookNotifier {
@@ -47,15 +51,25 @@ impl WebhookNotifier {
             url,
             secret: config.secret.as_ref().map(|s| s.as_bytes().to_vec()),
             timeout: config.timeout,
+            links: None,
         })
+    }
+
+    /// Signed action links in each body (SPEC §13).
+    pub fn with_links(mut self, links: Option<Arc<LinkMaker>>) -> Self {
+        self.links = links;
+        self
     }
 }
 
 impl Notifier for WebhookNotifier {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
         Box::pin(async move {
-            let body = serde_json::to_vec(&webhook_body(page))
-                .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+            let body = serde_json::to_vec(&webhook_body_with(
+                page,
+                self.links.as_ref().and_then(|l| l.links(page)).as_ref(),
+            ))
+            .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
             let mut request = self
                 .client
                 .post(self.url.clone())

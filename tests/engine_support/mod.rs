@@ -64,6 +64,7 @@ impl Cfg {
                 listen: None,
                 time_zone: TimeZone::UTC,
                 instance: "test-host".into(),
+                public_url: None,
             },
             checks: Vec::new(),
             notifiers,

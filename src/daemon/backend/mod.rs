@@ -12,7 +12,9 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::api::alertmanager::constant_time_eq;
-use crate::api::backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
+use crate::api::backend::{
+    ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, LinkOutcome, ReloadOutcome,
+};
 use crate::api::types::{
     CheckView, IncidentDetail, IncidentView, OncallView, Ping, PingOutcome, PingTarget,
     SilenceView, StatusView, TestDelivery, TestPageResult,
@@ -26,8 +28,10 @@ use crate::daemon::live::Shared;
 use crate::daemon::runtime::Reloader;
 use crate::daemon::views;
 use crate::daemon::writer::Writer;
+use crate::link::LinkKey;
 use crate::store::Store;
 
+mod links;
 mod ops;
 
 use ops::saved_silence;
@@ -39,6 +43,8 @@ pub struct DaemonBackend {
     delivery: Delivery,
     writer: Writer,
     reloader: Arc<Reloader>,
+    /// Verifies action links (SPEC §13); `None` in tests that start no key.
+    link_key: Option<LinkKey>,
 }
 
 impl DaemonBackend {
@@ -57,7 +63,14 @@ impl DaemonBackend {
             delivery,
             writer,
             reloader,
+            link_key: None,
         }
+    }
+
+    /// The installation's key, to verify action links with.
+    pub fn with_link_key(mut self, key: LinkKey) -> Self {
+        self.link_key = Some(key);
+        self
     }
 }
 
@@ -233,6 +246,10 @@ impl Backend for DaemonBackend {
             .await?;
             Ok(())
         })
+    }
+
+    fn link(&self, token: String, act: bool) -> BoxFuture<'_, ApiResult<LinkOutcome>> {
+        Box::pin(self.link_outcome(token, act))
     }
 
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceView>>> {
