@@ -314,6 +314,8 @@ pub struct Schedule {
     pub start: civil::DateTime,
     pub period: Option<String>,
     pub overrides: Vec<Override>,
+    /// `handoff_notice` (SPEC §13): page the person coming on call at each handover.
+    pub handoff_notice: bool,
 }
 
 /// Someone on call instead of the rotation, local times in the schedule's zone, `[from, until)`.

@@ -11,6 +11,7 @@ pub mod check_state;
 pub mod cron;
 pub mod engine;
 pub mod escalation;
+pub mod handoff;
 pub mod heartbeat;
 pub mod model;
 pub mod oncall;

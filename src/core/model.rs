@@ -124,9 +124,16 @@ pub enum PageEvent {
     Acknowledged,
     Resolved,
     Test,
+    /// A handoff notice (SPEC §13): someone comes on call; incident 0, no timeline.
+    Handoff,
 }
 
 impl PageEvent {
+    /// A page of no incident (a test page, a handoff notice): nothing to acknowledge.
+    pub fn is_notice(self) -> bool {
+        matches!(self, PageEvent::Test | PageEvent::Handoff)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PageEvent::Triggered => "triggered",
@@ -134,6 +141,7 @@ impl PageEvent {
             PageEvent::Acknowledged => "acknowledged",
             PageEvent::Resolved => "resolved",
             PageEvent::Test => "test",
+            PageEvent::Handoff => "handoff",
         }
     }
 }

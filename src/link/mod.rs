@@ -51,7 +51,7 @@ impl LinkMaker {
             _ if page.incident == 0 => return None,
             PageEvent::Triggered | PageEvent::Escalated => (true, true),
             PageEvent::Acknowledged => (false, true),
-            PageEvent::Resolved | PageEvent::Test => return None,
+            PageEvent::Resolved | PageEvent::Test | PageEvent::Handoff => return None,
         };
         let expires = page
             .created_at

@@ -50,7 +50,9 @@ const MAX_SUBJECT_CHARS: usize = 200;
 /// `[oncalld] TRIGGERED #17 website: HTTP 500 from https://…`; test pages read
 /// `[oncalld] TEST <text>` since they belong to no incident.
 pub fn email_subject(page: &Page) -> String {
-    let subject = if page.event == PageEvent::Test {
+    let subject = if page.event == PageEvent::Handoff {
+        format!("[oncalld] {}", page.text)
+    } else if page.event == PageEvent::Test {
         format!("[oncalld] TEST {}", page.text)
     } else {
         format!(
@@ -114,6 +116,17 @@ fn email_lines(
 ) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "{}\n", page.text);
+    if page.event == PageEvent::Handoff {
+        let _ = writeln!(
+            b,
+            "You are on call for schedule {} until the time above; pages for it reach you \
+             through {}.\n",
+            page.check, page.notifier
+        );
+        let _ = writeln!(b, "Who is on call: oncalld who");
+        let _ = writeln!(b, "Idempotency key: {}", page.key);
+        return b;
+    }
     if page.event == PageEvent::Test {
         let _ = writeln!(
             b,

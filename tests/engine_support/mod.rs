@@ -165,6 +165,7 @@ pub fn rotation(zone: &str, people: &[&str], shift: &str, start: &str) -> Schedu
         start: local(start),
         period: None,
         overrides: Vec::new(),
+        handoff_notice: false,
     }
 }
 

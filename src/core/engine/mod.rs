@@ -13,6 +13,7 @@
 //! returns an error is checked before anything happens: the engine is left exactly as it was.
 
 mod alert;
+mod handoff;
 mod incident;
 mod input;
 mod paging;
@@ -36,6 +37,8 @@ pub use input::{Action, EngineError, Input};
 enum Due {
     Incident(IncidentId),
     Silence(SilenceId),
+    /// The earliest handoff notice of any schedule.
+    Handoff,
 }
 
 /// The incident engine. See the module documentation. Cloned by the engine task before a
@@ -55,6 +58,10 @@ pub struct Engine {
     next_incident_id: IncidentId,
     next_silence_id: SilenceId,
     test_seq: u32,
+    /// Schedule name -> its next handoff to announce (`handoff_notice = true` only).
+    handoffs: BTreeMap<String, crate::core::handoff::Handoff>,
+    /// Whether `handoffs` was planned (at the first input, then at each reload).
+    handoffs_planned: bool,
 }
 
 impl Engine {
@@ -85,6 +92,8 @@ impl Engine {
             next_incident_id: next_incident_id.max(1),
             next_silence_id: next_silence_id.max(1),
             test_seq: 0,
+            handoffs: BTreeMap::new(),
+            handoffs_planned: false,
         };
         for s in silences {
             if let Ok(active) = ActiveSilence::new(s) {
@@ -119,6 +128,9 @@ impl Engine {
             return Ok(Vec::new());
         }
         self.validate(&input, now)?;
+        if !self.handoffs_planned {
+            self.plan_handoffs(now);
+        }
         let mut out = Vec::new();
         self.fire_due(now, &mut out);
         self.apply(input, now, &mut out)?;
@@ -229,7 +241,10 @@ impl Engine {
             Input::Unsilence { id, actor } => self.remove_silence(id, &actor, now, out)?,
             Input::Alerts { source, alerts } => self.alerts(&source, alerts, now, out),
             Input::Tick => {}
-            Input::Reload(config) => self.reload(config, now, out),
+            Input::Reload(config) => {
+                self.reload(config, now, out);
+                self.plan_handoffs(now);
+            }
             Input::TestPage { target, actor } => self.test_page(&target, &actor, now, out),
         }
         Ok(())
@@ -252,6 +267,7 @@ impl Engine {
             match due {
                 Due::Incident(id) => self.fire_incident(id, now, out),
                 Due::Silence(id) => self.expire_silence(id, now, out),
+                Due::Handoff => self.fire_handoffs(now, out),
             }
         }
     }
