@@ -18,6 +18,7 @@ use super::types::{
 };
 use crate::core::engine::Alert;
 use crate::core::model::{IncidentId, SilenceId};
+use crate::core::simulate::Simulation;
 use crate::link::LinkAction;
 
 /// A boxed, sendable future: what every [`Backend`] method returns.
@@ -188,6 +189,17 @@ pub trait Backend: Send + Sync + 'static {
     fn alerts(&self, name: String, alerts: Vec<Alert>) -> BoxFuture<'_, ApiResult<()>> {
         let _ = alerts;
         Box::pin(async move { Err(ApiError::not_found(format!("no source {name:?}"))) })
+    }
+
+    /// `GET /v1/simulate?check=&at=` (SPEC §13): the dry run of [`crate::core::simulate`] on
+    /// the running config and silences; 404 for an unknown check. The default knows none.
+    fn simulate(
+        &self,
+        check: String,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Simulation>> {
+        let _ = at;
+        Box::pin(async move { Err(ApiError::not_found(format!("no check named {check:?}"))) })
     }
 
     /// An action link (SPEC §13), `GET /a/{token}` (`act = false`: look, change nothing) or

@@ -66,6 +66,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/v1/silences", get(silences).post(add_silence))
         .route("/v1/silences/{id}", delete(delete_silence))
         .route("/v1/oncall", get(oncall))
+        .route("/v1/simulate", get(simulate))
         .route("/v1/report", get(report))
         .route("/v1/reload", post(reload))
         .route("/v1/test-page", post(test_page))
@@ -274,6 +275,26 @@ async fn oncall(State(b): AppState, q: Result<Query<OncallQuery>, QueryRejection
         check_len("the policy name", p, MAX_NAME_BYTES)?;
     }
     ok(b.oncall(policy, at).await?)
+}
+
+#[derive(Deserialize)]
+struct SimulateQuery {
+    check: Option<String>,
+    at: Option<String>,
+}
+
+async fn simulate(State(b): AppState, q: Result<Query<SimulateQuery>, QueryRejection>) -> Reply {
+    let q = query(q)?;
+    let at = match q.at.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_timestamp(s).map_err(ApiError::bad_request)?),
+    };
+    let check = q
+        .check
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("check is required: /v1/simulate?check=NAME"))?;
+    check_len("the check name", &check, MAX_NAME_BYTES)?;
+    ok(b.simulate(check, at).await?)
 }
 
 #[derive(Deserialize)]

@@ -15,3 +15,4 @@ pub mod handoff;
 pub mod heartbeat;
 pub mod model;
 pub mod oncall;
+pub mod simulate;

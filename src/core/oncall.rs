@@ -209,6 +209,42 @@ fn in_window(w: &Window, weekday: usize, time: civil::Time) -> bool {
     }
 }
 
+/// Why a step reaches nobody at `at`, one reason per target, for the timeline, `explain`
+/// and `simulate`: `schedule primary: outside period workhours`, `schedule later: before
+/// its start 2027-01-01T00:00`, `person bob: no contact method`.
+pub fn nobody_reason(config: &Config, step: &crate::config::Step, at: Timestamp) -> String {
+    let reasons: Vec<String> = step
+        .notify
+        .iter()
+        .map(|t| match t {
+            Target::Schedule(name) => match config.schedules.get(name) {
+                None => format!("schedule {name}: not configured"),
+                Some(s) => schedule_nobody(config, name, s, at),
+            },
+            Target::Person(name) => format!("person {name}: no contact method"),
+            Target::Notifier(name) => format!("notifier {name}: not configured"),
+        })
+        .collect();
+    reasons.join("; ")
+}
+
+fn schedule_nobody(config: &Config, name: &str, s: &Schedule, at: Timestamp) -> String {
+    let local = s.time_zone.to_datetime(at);
+    if let Some(p) = &s.period
+        && config
+            .periods
+            .get(p)
+            .is_some_and(|period| !in_period(period, local))
+    {
+        return format!("schedule {name}: outside period {p}");
+    }
+    match rostered(s, at) {
+        None if s.rotation.is_empty() => format!("schedule {name}: empty rotation"),
+        None => format!("schedule {name}: before its start {}", s.start),
+        Some(person) => format!("schedule {name}: {person} has no contact method"),
+    }
+}
+
 /// One step of a policy as `oncalld who` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepOnCall {

@@ -22,6 +22,7 @@ use crate::api::types::{
 use crate::config::Target;
 use crate::core::engine::{Action, Alert, Input};
 use crate::core::model::{DeliveryOutcome, IncidentId, SilenceId};
+use crate::core::simulate::{Simulation, simulate};
 use crate::daemon::delivery::Delivery;
 use crate::daemon::engine_task::Request;
 use crate::daemon::live::Shared;
@@ -317,6 +318,19 @@ impl Backend for DaemonBackend {
                 policy.as_deref(),
                 at.unwrap_or_else(Timestamp::now),
             )
+        })
+    }
+
+    fn simulate(
+        &self,
+        check: String,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Simulation>> {
+        Box::pin(async move {
+            let config = self.shared.config();
+            let silences = self.shared.read().silences.clone();
+            let at = at.unwrap_or_else(Timestamp::now);
+            simulate(config, silences, &check, at).map_err(|e| ApiError::not_found(e.to_string()))
         })
     }
 
