@@ -20,6 +20,7 @@ use crate::core::engine::Alert;
 use crate::core::model::{IncidentId, SilenceId};
 use crate::core::simulate::Simulation;
 use crate::link::LinkAction;
+use crate::report::explain::Explanation;
 
 /// A boxed, sendable future: what every [`Backend`] method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -189,6 +190,12 @@ pub trait Backend: Send + Sync + 'static {
     fn alerts(&self, name: String, alerts: Vec<Alert>) -> BoxFuture<'_, ApiResult<()>> {
         let _ = alerts;
         Box::pin(async move { Err(ApiError::not_found(format!("no source {name:?}"))) })
+    }
+
+    /// `GET /v1/incidents/{id}/explain` (SPEC §13): the decision chain of an incident, every
+    /// non-event with its reason; 404 for an unknown id. The default knows none.
+    fn explain(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<Explanation>> {
+        Box::pin(async move { Err(ApiError::not_found(format!("no incident #{id}"))) })
     }
 
     /// `GET /v1/simulate?check=&at=` (SPEC §13): the dry run of [`crate::core::simulate`] on

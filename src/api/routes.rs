@@ -63,6 +63,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/v1/incidents/{id}/escalate", post(escalate))
         .route("/v1/incidents/{id}/notes", post(note))
         .route("/v1/incidents/{id}/postmortem", get(postmortem))
+        .route("/v1/incidents/{id}/explain", get(explain))
         .route("/v1/silences", get(silences).post(add_silence))
         .route("/v1/silences/{id}", delete(delete_silence))
         .route("/v1/oncall", get(oncall))
@@ -219,6 +220,10 @@ async fn note(
 async fn postmortem(State(b): AppState, Path(raw): Path<String>) -> Reply {
     let md = b.postmortem(id(&raw)?).await?;
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response())
+}
+
+async fn explain(State(b): AppState, Path(raw): Path<String>) -> Reply {
+    ok(b.explain(id(&raw)?).await?)
 }
 
 async fn silences(State(b): AppState) -> Reply {

@@ -141,6 +141,12 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Why (not) paged: an incident's decision chain, each skip and failure with its reason
+    Explain {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: String,
+    },
     /// Dry run: who would be paged when if CHECK went DOWN at TIME (default now) and nobody
     /// acknowledged, through every step and repeat, with the skips and their reasons
     Simulate {

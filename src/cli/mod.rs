@@ -45,6 +45,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         | Command::Unsilence { .. }
         | Command::Who { .. }
         | Command::Simulate { .. }
+        | Command::Explain { .. }
         | Command::TestPage { .. }
         | Command::Postmortem { .. }
         | Command::Report { .. }

@@ -44,6 +44,7 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Who { client, policy, at } => {
             oncall::who(&client, policy.as_deref(), at.as_deref()).await
         }
+        Command::Explain { client, id } => why::explain(&client, &id).await,
         Command::Simulate {
             client,
             check,

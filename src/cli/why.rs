@@ -14,6 +14,21 @@ use crate::api::client::encode;
 use crate::api::parse::parse_time_in;
 use crate::core::simulate::{Predicted, Simulation, simulate as run_simulation};
 
+/// The decision chain of incident `raw_id`, times in this machine's zone.
+pub async fn explain(args: &ClientArgs, raw_id: &str) -> CmdResult {
+    let n = crate::api::parse::parse_id(raw_id).map_err(anyhow::Error::msg)?;
+    let raw = client(args)
+        .get_bytes(&format!("/v1/incidents/{n}/explain"))
+        .await?;
+    if args.json {
+        print_raw(&raw)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let x: crate::report::explain::Explanation = serde_json::from_slice(&raw)?;
+    print!("{}", crate::report::explain::render(&x, &zone()));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// With `-c FILE`: the engine runs here on that file (no daemon, no silences), so a change can
 /// be checked before it is loaded. Without: the daemon runs it on its config and silences.
 pub async fn simulate(

@@ -30,6 +30,7 @@ use crate::daemon::runtime::Reloader;
 use crate::daemon::views;
 use crate::daemon::writer::Writer;
 use crate::link::LinkKey;
+use crate::report::explain::{Explanation, explain};
 use crate::store::Store;
 
 mod links;
@@ -318,6 +319,17 @@ impl Backend for DaemonBackend {
                 policy.as_deref(),
                 at.unwrap_or_else(Timestamp::now),
             )
+        })
+    }
+
+    fn explain(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<Explanation>> {
+        Box::pin(async move {
+            let (incident, timeline, pages) = self
+                .read(move |s| Ok((s.incident(id)?, s.timeline(id)?, s.pages_for(id)?)))
+                .await?;
+            let incident =
+                incident.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+            Ok(explain(&incident, &timeline, &pages))
         })
     }
 
