@@ -88,7 +88,9 @@ fn explain_names_every_reason_and_simulate_predicts_the_walk() {
     // simulate through the daemon, and with -c FILE without one: the same walk.
     let through_daemon = d.ok(&["simulate", "web"]);
     assert!(
-        through_daemon.contains("step skipped: step 1 skipped: nobody on call (schedule primary: outside period workhours)"),
+        through_daemon.contains(
+            "step 1 skipped: nobody on call (schedule primary: outside period workhours)"
+        ),
         "{through_daemon}"
     );
     assert!(

@@ -138,6 +138,8 @@ fn what(e: &Predicted) -> String {
                 e.step.unwrap_or(0)
             )
         }
+        // The engine's message already says what happened.
+        ("step_skipped" | "escalated", _, _) => safe(&e.message).into_owned(),
         (kind, _, _) => format!("{}: {}", kind.replace('_', " "), safe(&e.message)),
     }
 }

@@ -335,7 +335,13 @@ pub fn reason_text(r: &SkipReason) -> String {
         SkipReason::Silenced {
             silence: Some(id),
             detail,
-        } => format!("silenced by #{id} ({detail})"),
+        } => {
+            // The engine's words start with the silence's own name: say it once.
+            let rest = detail
+                .strip_prefix(&format!("silence #{id} "))
+                .unwrap_or(detail);
+            format!("silenced by #{id} {rest}")
+        }
         SkipReason::Silenced {
             silence: None,
             detail,
