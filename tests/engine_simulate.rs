@@ -8,7 +8,7 @@ mod engine_support;
 use engine_support::*;
 use jiff::{SignedDuration, Timestamp};
 use oncalld::config::{Period, parse_window};
-use oncalld::core::engine::{Action, Input};
+use oncalld::core::engine::Action;
 use oncalld::core::model::PageEvent;
 use oncalld::core::simulate::{HORIZON, simulate};
 use proptest::prelude::*;

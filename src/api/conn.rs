@@ -87,6 +87,13 @@ impl ConnState {
     }
 }
 
+/// Who is at the other end: the uid on the Unix socket, the address over TCP.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PeerInfo {
+    pub uid: Option<u32>,
+    pub addr: Option<std::net::IpAddr>,
+}
+
 /// Everything a request on this connection needs.
 struct Ctx {
     router: Router,
@@ -106,8 +113,7 @@ struct Ctx {
 /// on `stop` (then the in-flight request finishes and the connection closes).
 pub(super) async fn serve_conn<I>(
     io: I,
-    uid: Option<u32>,
-    peer: Option<std::net::IpAddr>,
+    peer: PeerInfo,
     oversized: Oversized,
     router: Router,
     options: ServeOptions,
@@ -120,8 +126,8 @@ pub(super) async fn serve_conn<I>(
         router,
         options,
         state: state.clone(),
-        uid,
-        peer,
+        uid: peer.uid,
+        peer: peer.addr,
         oversized,
         actor: OnceCell::new(),
         ready_at: Mutex::new(Instant::now()),

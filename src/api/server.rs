@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 pub use super::actor::Actor;
 use super::backend::Backend;
-use super::conn::{ConnState, Oversized, serve_conn};
+use super::conn::{ConnState, Oversized, PeerInfo, serve_conn};
 pub use super::socket::{BindError, bind};
 use super::{routes, tcp};
 
@@ -205,8 +205,7 @@ async fn accept_loop<L: Accept>(
         };
         let conn = serve_conn(
             io,
-            uid,
-            peer,
+            PeerInfo { uid, addr: peer },
             L::OVERSIZED,
             router.clone(),
             options,
