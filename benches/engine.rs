@@ -56,6 +56,7 @@ fn config() -> Arc<Config> {
         start,
         period: Some("workhours".into()),
         overrides,
+        handoff_notice: false,
     };
     let workhours = Period {
         windows: vec![Window {
@@ -90,6 +91,7 @@ fn config() -> Arc<Config> {
             listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
+            public_url: None,
         },
         checks,
         notifiers: BTreeMap::from([

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod daemon;
+pub mod link;
 pub mod notify;
 pub mod probe;
 pub mod redact;

@@ -31,7 +31,7 @@ fn notifier(kind: ChatKind, url: String, secret: Option<&str>) -> ChatNotifier {
 /// Sends one page; each event has its own seq, as in the engine.
 fn send(n: &ChatNotifier, event: PageEvent, to: Option<&str>, summary: Option<&str>) {
     let seq = match event {
-        PageEvent::Triggered | PageEvent::Test => 1,
+        PageEvent::Triggered | PageEvent::Test | PageEvent::Handoff => 1,
         PageEvent::Escalated => 2,
         PageEvent::Acknowledged => 3,
         PageEvent::Resolved => 4,

@@ -24,6 +24,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
             listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
+            public_url: None,
         },
         checks: vec![],
         notifiers,

@@ -182,6 +182,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
         start: "2026-01-05T09:00".parse().unwrap(),
         period: None,
         overrides,
+        handoff_notice: false,
     };
     let carol_covers = vec![Override {
         person: "carol".into(),
@@ -200,6 +201,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
             listen: None,
             time_zone: TimeZone::UTC,
             instance: "test-host".into(),
+            public_url: None,
         },
         checks: vec![],
         notifiers: BTreeMap::new(),

@@ -19,6 +19,9 @@ use super::types::{
 };
 use crate::core::engine::Alert;
 use crate::core::model::{IncidentId, SilenceId};
+use crate::core::simulate::Simulation;
+use crate::link::LinkAction;
+use crate::report::explain::Explanation;
 
 /// A boxed, sendable future: what every [`Backend`] method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -205,4 +208,60 @@ pub trait Backend: Send + Sync + 'static {
         let _ = alerts;
         Box::pin(async move { Err(ApiError::not_found(format!("no source {name:?}"))) })
     }
+
+    /// `GET /v1/incidents/{id}/explain` (SPEC §13): the decision chain of an incident, every
+    /// non-event with its reason; 404 for an unknown id. The default knows none.
+    fn explain(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<Explanation>> {
+        Box::pin(async move { Err(ApiError::not_found(format!("no incident #{id}"))) })
+    }
+
+    /// `GET /v1/simulate?check=&at=` (SPEC §13): the dry run of [`crate::core::simulate`] on
+    /// the running config and silences; 404 for an unknown check. The default knows none.
+    fn simulate(
+        &self,
+        check: String,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Simulation>> {
+        let _ = at;
+        Box::pin(async move { Err(ApiError::not_found(format!("no check named {check:?}"))) })
+    }
+
+    /// An action link (SPEC §13), `GET /a/{token}` (`act = false`: look, change nothing) or
+    /// `POST` (`act = true`: acknowledge or resolve, durable before the answer, actor
+    /// `<recipient> (link)`). A refused link is an [`LinkOutcome::Refused`], not an error.
+    /// The default knows no key: every link is refused.
+    fn link(&self, token: String, act: bool) -> BoxFuture<'_, ApiResult<LinkOutcome>> {
+        let _ = (token, act);
+        Box::pin(async move {
+            Ok(LinkOutcome::Refused {
+                status: 404,
+                incident: None,
+                reason: "action links are not enabled on this oncalld".into(),
+            })
+        })
+    }
+}
+
+/// What an action link did, or why it did nothing (the page shows it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkOutcome {
+    /// `GET` of a valid link: the incident and what the button will do.
+    Ready {
+        incident: IncidentView,
+        action: LinkAction,
+        recipient: String,
+    },
+    /// `POST`: done and saved.
+    Done {
+        incident: IncidentView,
+        action: LinkAction,
+        actor: String,
+    },
+    /// Nothing changed: forged (403), expired (410), unknown incident (404), already done
+    /// (409), with the reason in words.
+    Refused {
+        status: u16,
+        incident: Option<IncidentView>,
+        reason: String,
+    },
 }

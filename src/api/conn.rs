@@ -87,6 +87,13 @@ impl ConnState {
     }
 }
 
+/// Who is at the other end: the uid on the Unix socket, the address over TCP.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PeerInfo {
+    pub uid: Option<u32>,
+    pub addr: Option<std::net::IpAddr>,
+}
+
 /// Everything a request on this connection needs.
 struct Ctx {
     router: Router,
@@ -94,6 +101,8 @@ struct Ctx {
     state: Arc<ConnState>,
     /// The peer's uid on the Unix socket (`None` over TCP: no actor, nothing mutating).
     uid: Option<u32>,
+    /// The peer's address over TCP (the action links' rate limit).
+    peer: Option<std::net::IpAddr>,
     oversized: Oversized,
     actor: OnceCell<Actor>,
     /// When the connection became ready for its current request.
@@ -104,7 +113,7 @@ struct Ctx {
 /// on `stop` (then the in-flight request finishes and the connection closes).
 pub(super) async fn serve_conn<I>(
     io: I,
-    uid: Option<u32>,
+    peer: PeerInfo,
     oversized: Oversized,
     router: Router,
     options: ServeOptions,
@@ -117,7 +126,8 @@ pub(super) async fn serve_conn<I>(
         router,
         options,
         state: state.clone(),
-        uid,
+        uid: peer.uid,
+        peer: peer.addr,
         oversized,
         actor: OnceCell::new(),
         ready_at: Mutex::new(Instant::now()),
@@ -184,6 +194,9 @@ impl Ctx {
         if let Some(uid) = self.uid {
             let actor = self.actor.get_or_init(|| Actor::resolve(uid)).await;
             req.extensions_mut().insert(actor.clone());
+        }
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(super::rate::PeerAddr(peer));
         }
         let mut router = self.router.clone();
         let mut response = match tower_service::Service::call(&mut router, req).await {

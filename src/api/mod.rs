@@ -6,6 +6,7 @@
 //! - [`server`] / [`routes`]: binding the socket, the connection table and request deadline
 //!   (SPEC §9), and the axum router that validates requests before calling the backend.
 //! - [`tcp`]: the TCP listener's router (SPEC §10): `/metrics` and the heartbeat pings.
+//! - [`link_page`] / [`rate`]: the action links' page (SPEC §13) and its per-address limit.
 //! - [`limits`]: what a request may ask the daemon to keep (silences, text lengths).
 //! - [`actor`]: the peer's uid from SO_PEERCRED, its user name looked up off the accept loop.
 //! - [`client`]: a small HTTP/1.1 client over the socket for the CLI.
@@ -16,7 +17,9 @@ pub mod backend;
 pub mod client;
 mod conn;
 pub mod limits;
+pub mod link_page;
 pub mod parse;
+pub mod rate;
 pub mod routes;
 pub mod server;
 pub mod socket;

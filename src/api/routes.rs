@@ -65,9 +65,11 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/v1/incidents/{id}/escalate", post(escalate))
         .route("/v1/incidents/{id}/notes", post(note))
         .route("/v1/incidents/{id}/postmortem", get(postmortem))
+        .route("/v1/incidents/{id}/explain", get(explain))
         .route("/v1/silences", get(silences).post(add_silence))
         .route("/v1/silences/{id}", delete(delete_silence))
         .route("/v1/oncall", get(oncall))
+        .route("/v1/simulate", get(simulate))
         .route("/v1/report", get(report))
         .route("/v1/reload", post(reload))
         .route("/v1/test-page", post(test_page))
@@ -263,6 +265,10 @@ async fn postmortem(State(b): AppState, Path(raw): Path<String>) -> Reply {
     Ok(([(header::CONTENT_TYPE, "text/markdown; charset=utf-8")], md).into_response())
 }
 
+async fn explain(State(b): AppState, Path(raw): Path<String>) -> Reply {
+    ok(b.explain(id(&raw)?).await?)
+}
+
 async fn silences(State(b): AppState) -> Reply {
     ok(b.silences().await?)
 }
@@ -317,6 +323,26 @@ async fn oncall(State(b): AppState, q: Result<Query<OncallQuery>, QueryRejection
         check_len("the policy name", p, MAX_NAME_BYTES)?;
     }
     ok(b.oncall(policy, at).await?)
+}
+
+#[derive(Deserialize)]
+struct SimulateQuery {
+    check: Option<String>,
+    at: Option<String>,
+}
+
+async fn simulate(State(b): AppState, q: Result<Query<SimulateQuery>, QueryRejection>) -> Reply {
+    let q = query(q)?;
+    let at = match q.at.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_timestamp(s).map_err(ApiError::bad_request)?),
+    };
+    let check = q
+        .check
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad_request("check is required: /v1/simulate?check=NAME"))?;
+    check_len("the check name", &check, MAX_NAME_BYTES)?;
+    ok(b.simulate(check, at).await?)
 }
 
 #[derive(Deserialize)]

@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 
 pub use super::actor::Actor;
 use super::backend::Backend;
-use super::conn::{ConnState, Oversized, serve_conn};
+use super::conn::{ConnState, Oversized, PeerInfo, serve_conn};
 pub use super::socket::{BindError, bind};
 use super::{routes, tcp};
 
@@ -102,33 +102,36 @@ pub async fn serve_tcp_with(
     accept_loop(listener, tcp::router(backend), options, shutdown).await
 }
 
+/// An accepted stream, the peer's uid (Unix socket) and its address (TCP).
+type Accepted<I> = (I, Option<u32>, Option<std::net::IpAddr>);
+
 /// What the accept loop needs from a listener: the stream and, on the Unix socket, the peer's
 /// uid (a getsockopt; the name lookup happens later, off the loop).
 trait Accept {
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
     /// What becomes of a body over the size limit.
     const OVERSIZED: Oversized;
-    fn accept_conn(&self) -> impl Future<Output = io::Result<(Self::Io, Option<u32>)>> + Send;
+    fn accept_conn(&self) -> impl Future<Output = io::Result<Accepted<Self::Io>>> + Send;
 }
 
 impl Accept for UnixListener {
     type Io = UnixStream;
     const OVERSIZED: Oversized = Oversized::Refuse;
-    async fn accept_conn(&self) -> io::Result<(UnixStream, Option<u32>)> {
+    async fn accept_conn(&self) -> io::Result<Accepted<UnixStream>> {
         let (stream, _) = self.accept().await?;
         let uid = Actor::peer_uid(&stream)?;
-        Ok((stream, Some(uid)))
+        Ok((stream, Some(uid), None))
     }
 }
 
 impl Accept for TcpListener {
     type Io = tokio::net::TcpStream;
     const OVERSIZED: Oversized = Oversized::Cut;
-    async fn accept_conn(&self) -> io::Result<(Self::Io, Option<u32>)> {
-        let (stream, _) = self.accept().await?;
+    async fn accept_conn(&self) -> io::Result<Accepted<Self::Io>> {
+        let (stream, peer) = self.accept().await?;
         // Answers go out whole at once: never hold a segment back waiting for an ACK.
         let _ = stream.set_nodelay(true);
-        Ok((stream, None))
+        Ok((stream, None, Some(peer.ip())))
     }
 }
 
@@ -179,7 +182,7 @@ async fn accept_loop<L: Accept>(
             () = &mut shutdown => break,
             r = listener.accept_conn() => r,
         };
-        let (io, uid) = match accepted {
+        let (io, uid, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
                 // EMFILE and friends: back off a little instead of spinning.
@@ -202,7 +205,7 @@ async fn accept_loop<L: Accept>(
         };
         let conn = serve_conn(
             io,
-            uid,
+            PeerInfo { uid, addr: peer },
             L::OVERSIZED,
             router.clone(),
             options,

@@ -1,5 +1,5 @@
 //! The TCP listener's router (SPEC §10, `daemon.listen`): `GET /metrics` and the heartbeat
-//! pings, and nothing of the control API (which stays on the Unix socket). Every route the
+//! pings, the action links of SPEC §13, and nothing of the control API (which stays on the Unix socket). Every route the
 //! listener serves is one line of [`router`]; later sections add theirs there.
 //!
 //! Ping tokens are secrets (they are the whole authentication of a ping), so nothing here logs
@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use super::alertmanager;
 use super::backend::Backend;
 use super::limits::MAX_NAME_BYTES;
+use super::link_page;
 use super::routes;
 use super::types::{Ping, PingKind, PingTarget};
 
@@ -37,6 +38,7 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/metrics", get(routes::metrics))
         .route("/ping/{*rest}", get(ping).post(ping))
         .route("/v1/alertmanager/{source}", post(alertmanager::post))
+        .route("/a/{token}", link_page::route())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(backend)

@@ -149,6 +149,25 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         at: Option<String>,
     },
+    /// Why (not) paged: an incident's decision chain, each skip and failure with its reason
+    Explain {
+        #[command(flatten)]
+        client: ClientArgs,
+        id: String,
+    },
+    /// Dry run: who would be paged when if CHECK went DOWN at TIME (default now) and nobody
+    /// acknowledged, through every step and repeat, with the skips and their reasons
+    Simulate {
+        #[command(flatten)]
+        client: ClientArgs,
+        check: String,
+        /// RFC 3339 time, or a local time in this machine's zone ("2026-12-24T03:00")
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// Run on this config file here, without a daemon (and without its silences)
+        #[arg(short = 'c', long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Send a test page to "person:NAME" or "notifier:NAME"
     TestPage {
         #[command(flatten)]

@@ -12,6 +12,7 @@ pub mod probe;
 pub mod remote;
 pub mod silence;
 pub mod status;
+pub mod why;
 
 pub use args::{Cli, Command};
 
@@ -50,6 +51,8 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         | Command::Silences(_)
         | Command::Unsilence { .. }
         | Command::Who { .. }
+        | Command::Simulate { .. }
+        | Command::Explain { .. }
         | Command::TestPage { .. }
         | Command::Postmortem { .. }
         | Command::Report { .. }

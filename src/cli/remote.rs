@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use super::args::Command;
 use super::incident::Action;
-use super::{admin, incident, oncall, ping, silence, status};
+use super::{admin, incident, oncall, ping, silence, status, why};
 
 /// Run one client command. `Run`, `CheckConfig`, `Probe`, `Completions` and `Man` are not client
 /// commands and never reach here.
@@ -46,6 +46,13 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Who { client, policy, at } => {
             oncall::who(&client, policy.as_deref(), at.as_deref()).await
         }
+        Command::Explain { client, id } => why::explain(&client, &id).await,
+        Command::Simulate {
+            client,
+            check,
+            at,
+            config,
+        } => why::simulate(&client, &check, at.as_deref(), config.as_deref()).await,
         Command::TestPage { client, target } => oncall::test_page(&client, target).await,
         Command::Report { client, since } => admin::report(&client, &since).await,
         Command::Reload(c) => admin::reload(&c).await,

@@ -20,6 +20,7 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
         listen: None,
         time_zone: TimeZone::system(),
         instance: String::new(),
+        public_url: None,
     };
     let Some(mut t) = table else {
         d.instance = host_name();
@@ -43,6 +44,14 @@ pub fn daemon(table: Option<Table<'_>>, base: &Path, sink: &mut Sink) -> DaemonC
         d.socket_group = n.non_empty_str(sink).map(str::to_string);
     }
     listen(&mut t, sink, &mut d);
+    if let Some(n) = t.get("public_url") {
+        if let Some(s) = n.non_empty_str(sink) {
+            match public_url(s) {
+                Ok(url) => d.public_url = Some(url),
+                Err(e) => n.error(sink, e),
+            }
+        }
+    }
     if let Some(n) = t.get("time_zone") {
         if let Some(tz) = values::time_zone(&n, sink) {
             d.time_zone = tz;
@@ -92,6 +101,22 @@ fn listen(t: &mut Table<'_>, sink: &mut Sink, d: &mut DaemonConfig) {
             ),
         }
     }
+}
+
+/// `public_url`: an `http://` or `https://` URL with a host and no password, query or
+/// fragment (links are `<public_url>/a/TOKEN`); returned without its trailing slash.
+pub fn public_url(s: &str) -> Result<String, String> {
+    values::http_url(s)?;
+    let url = reqwest::Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("public_url must not carry a user or password".to_string());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "public_url {s:?} must not have a query or fragment: links are <public_url>/a/TOKEN"
+        ));
+    }
+    Ok(s.trim_end_matches('/').to_string())
 }
 
 /// Longest `instance`: it is part of PagerDuty's `dedup_key`, at most 255 characters.

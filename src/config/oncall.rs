@@ -104,7 +104,14 @@ pub fn schedules(
             None => Some(Vec::new()),
             Some(n) => overrides(&n, known, sink),
         };
+        let handoff_notice = match t.get("handoff_notice") {
+            None => Some(false),
+            Some(n) => n.bool(sink),
+        };
         t.finish(sink);
+        let Some(handoff_notice) = handoff_notice else {
+            continue;
+        };
         let (
             Some(time_zone),
             Some(rotation),
@@ -123,6 +130,7 @@ pub fn schedules(
             start,
             period,
             overrides,
+            handoff_notice,
         };
         out.insert(name, schedule);
     }

@@ -55,6 +55,9 @@ pub struct DaemonConfig {
     /// This daemon's name towards fleet services (PagerDuty `source` and `dedup_key`).
     /// Default: the host name.
     pub instance: String,
+    /// `public_url` (SPEC §13): where people reach the TCP listener (through a proxy), without a
+    /// trailing slash. When set, pages carry signed ack and resolve links `<public_url>/a/TOKEN`.
+    pub public_url: Option<String>,
 }
 
 /// One `[[check]]` with `[defaults]` applied.
@@ -454,6 +457,8 @@ pub struct Schedule {
     pub start: civil::DateTime,
     pub period: Option<String>,
     pub overrides: Vec<Override>,
+    /// `handoff_notice` (SPEC §13): page the person coming on call at each handover.
+    pub handoff_notice: bool,
 }
 
 /// Someone on call instead of the rotation, local times in the schedule's zone, `[from, until)`.

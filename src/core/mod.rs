@@ -13,6 +13,8 @@ pub mod cron;
 pub mod engine;
 pub mod escalation;
 pub mod flapping;
+pub mod handoff;
 pub mod heartbeat;
 pub mod model;
 pub mod oncall;
+pub mod simulate;

@@ -143,9 +143,16 @@ pub enum PageEvent {
     /// The check started flapping (SPEC §12): one page, then no resolve/re-open churn.
     Flapping,
     Test,
+    /// A handoff notice (SPEC §13): someone comes on call; incident 0, no timeline.
+    Handoff,
 }
 
 impl PageEvent {
+    /// A page of no incident (a test page, a handoff notice): nothing to acknowledge.
+    pub fn is_notice(self) -> bool {
+        matches!(self, PageEvent::Test | PageEvent::Handoff)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PageEvent::Triggered => "triggered",
@@ -154,6 +161,7 @@ impl PageEvent {
             PageEvent::Resolved => "resolved",
             PageEvent::Flapping => "flapping",
             PageEvent::Test => "test",
+            PageEvent::Handoff => "handoff",
         }
     }
 }

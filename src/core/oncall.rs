@@ -51,6 +51,17 @@ pub fn on_call<'a>(
     {
         return None;
     }
+    rostered_at(schedule, local, at)
+}
+
+/// Whom the roster names at `at` (the override, else the rotation), whatever the period:
+/// the person a handover brings on call.
+pub fn rostered(schedule: &Schedule, at: Timestamp) -> Option<&str> {
+    rostered_at(schedule, schedule.time_zone.to_datetime(at), at)
+}
+
+fn rostered_at(schedule: &Schedule, local: DateTime, at: Timestamp) -> Option<&str> {
+    let tz = &schedule.time_zone;
     if let Some(o) = active_override(&schedule.overrides, tz, local, at) {
         return Some(o.person.as_str());
     }
@@ -63,6 +74,34 @@ pub fn on_call<'a>(
         .rotation
         .get((index % len) as usize)
         .map(String::as_str)
+}
+
+/// The first rotation handover strictly after `after` (DST rule as for [`on_call`]); `None`
+/// past the supported range.
+pub fn next_rotation_handover(schedule: &Schedule, after: Timestamp) -> Option<Timestamp> {
+    let tz = &schedule.time_zone;
+    let local = tz.to_datetime(after);
+    let start = local_instant(tz, schedule.start);
+    let Some(k) = shift_index(schedule, local, after) else {
+        return (start > after).then_some(start);
+    };
+    let k = i64::try_from(k).ok()?.checked_add(1)?;
+    let shift_secs = schedule.shift.as_secs();
+    let whole_days = schedule.shift.subsec_nanos() == 0
+        && shift_secs >= SECONDS_PER_DAY
+        && shift_secs % SECONDS_PER_DAY == 0;
+    let at = if whole_days {
+        handover(
+            tz,
+            schedule.start,
+            k.checked_mul((shift_secs / SECONDS_PER_DAY) as i64)?,
+        )
+    } else {
+        let offset = i128::from(k).checked_mul(schedule.shift.as_nanos() as i128)?;
+        let ns = start.as_nanosecond().checked_add(offset)?;
+        Timestamp::from_nanosecond(ns).ok()?
+    };
+    (at > after && at < Timestamp::MAX).then_some(at)
 }
 
 /// The instant a local date-time in `tz` means: jiff's "compatible" choice (after a gap, the
@@ -170,6 +209,42 @@ fn in_window(w: &Window, weekday: usize, time: civil::Time) -> bool {
         Some(end) if end > w.start => w.days[weekday] && time >= w.start && time < end,
         // Past midnight: from start today, or until `end` on the day after a listed day.
         Some(end) => (w.days[weekday] && time >= w.start) || (w.days[yesterday] && time < end),
+    }
+}
+
+/// Why a step reaches nobody at `at`, one reason per target, for the timeline, `explain`
+/// and `simulate`: `schedule primary: outside period workhours`, `schedule later: before
+/// its start 2027-01-01T00:00`, `person bob: no contact method`.
+pub fn nobody_reason(config: &Config, step: &crate::config::Step, at: Timestamp) -> String {
+    let reasons: Vec<String> = step
+        .notify
+        .iter()
+        .map(|t| match t {
+            Target::Schedule(name) => match config.schedules.get(name) {
+                None => format!("schedule {name}: not configured"),
+                Some(s) => schedule_nobody(config, name, s, at),
+            },
+            Target::Person(name) => format!("person {name}: no contact method"),
+            Target::Notifier(name) => format!("notifier {name}: not configured"),
+        })
+        .collect();
+    reasons.join("; ")
+}
+
+fn schedule_nobody(config: &Config, name: &str, s: &Schedule, at: Timestamp) -> String {
+    let local = s.time_zone.to_datetime(at);
+    if let Some(p) = &s.period
+        && config
+            .periods
+            .get(p)
+            .is_some_and(|period| !in_period(period, local))
+    {
+        return format!("schedule {name}: outside period {p}");
+    }
+    match rostered(s, at) {
+        None if s.rotation.is_empty() => format!("schedule {name}: empty rotation"),
+        None => format!("schedule {name}: before its start {}", s.start),
+        Some(person) => format!("schedule {name}: {person} has no contact method"),
     }
 }
 

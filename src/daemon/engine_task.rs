@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
 use crate::core::engine::{Action, Engine, EngineError, Input};
-use crate::core::model::Page;
+use crate::core::model::{Page, PageEvent};
 use crate::daemon::clock::sleep_until;
 use crate::daemon::delivery::Delivery;
 use crate::daemon::live::Shared;
@@ -287,15 +287,23 @@ impl EngineTask {
                 }
                 if durability == Durability::Hold {
                     tracing::error!(error = %e, "An engine step could not be handed to the store.");
-                    for page in step.pages.into_iter().filter(|p| p.incident != 0) {
+                    for page in step
+                        .pages
+                        .into_iter()
+                        .filter(|p| p.event != PageEvent::Test)
+                    {
                         self.delivery.send(page);
                     }
                 }
                 return;
             }
         }
-        // Test pages (incident 0) are sent by whoever asked, who waits for the outcome.
-        for page in step.pages.into_iter().filter(|p| p.incident != 0) {
+        // Test pages are sent by whoever asked, who waits for the outcome.
+        for page in step
+            .pages
+            .into_iter()
+            .filter(|p| p.event != PageEvent::Test)
+        {
             self.delivery.send(page);
         }
         for (reply, result) in step.replies {

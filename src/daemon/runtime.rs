@@ -22,6 +22,7 @@ use crate::daemon::scheduler::Scheduler;
 use crate::daemon::signals::{Signal, Signals};
 use crate::daemon::writer::Writer;
 use crate::daemon::{paths, systemd};
+use crate::link::{LinkKey, LinkMaker};
 use crate::notify::Notifiers;
 use crate::store::Store;
 
@@ -50,6 +51,8 @@ pub struct Reloader {
     /// One reload at a time (SIGHUP and `oncalld reload` may race), so each RELOADING=1 is
     /// answered by its own READY=1 before the next starts.
     serial: tokio::sync::Mutex<()>,
+    /// Signs the links of pages under the reloaded `public_url`.
+    link_key: LinkKey,
 }
 
 impl Reloader {
@@ -92,7 +95,8 @@ impl Reloader {
             Ok(Err(errors)) => return Err(errors.0.iter().map(|e| e.to_string()).collect()),
             Err(e) => return Err(vec![format!("reload task failed: {e}")]),
         };
-        let notifiers = Notifiers::build(&config).map_err(notifier_errors)?;
+        let links = link_maker(&config, &self.link_key);
+        let notifiers = Notifiers::build_with_links(&config, links).map_err(notifier_errors)?;
         let (reply, done) = oneshot::channel();
         let sent = self
             .requests
@@ -194,7 +198,12 @@ pub async fn run_until(
     let heartbeats = store.heartbeats().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 
-    let notifiers = Notifiers::build(&config)
+    // Created at the first start (0600), kept for ever: links already sent stay valid.
+    let link_key = LinkKey::load_or_create(&state_dir).map_err(|e| StartError::Store {
+        path: state_dir.clone(),
+        message: e.to_string(),
+    })?;
+    let notifiers = Notifiers::build_with_links(&config, link_maker(&config, &link_key))
         .map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
     notifiers.restore(open_pages);
     let side = Arc::new(Mutex::new(side));
@@ -248,15 +257,19 @@ pub async fn run_until(
         requests: request_tx.clone(),
         shared: shared.clone(),
         serial: tokio::sync::Mutex::new(()),
+        link_key: link_key.clone(),
     });
-    let backend = Arc::new(DaemonBackend::new(
-        shared.clone(),
-        side,
-        request_tx,
-        delivery.clone(),
-        writer.clone(),
-        reloader.clone(),
-    ));
+    let backend = Arc::new(
+        DaemonBackend::new(
+            shared.clone(),
+            side,
+            request_tx,
+            delivery.clone(),
+            writer.clone(),
+            reloader.clone(),
+        )
+        .with_link_key(link_key),
+    );
     let api = crate::daemon::serve::start_api(&config, backend).await?;
 
     tracing::info!(
@@ -294,6 +307,12 @@ pub async fn run_until(
     delivery.shutdown().await;
     writer.stop().await;
     Ok(())
+}
+
+/// What signs the links of pages, when `public_url` is set (SPEC §13).
+fn link_maker(config: &Config, key: &LinkKey) -> Option<Arc<LinkMaker>> {
+    let url = config.daemon.public_url.as_deref()?;
+    Some(Arc::new(LinkMaker::new(key.clone(), url)))
 }
 
 fn notifier_errors(errors: Vec<crate::notify::BuildError>) -> Vec<String> {

@@ -170,7 +170,7 @@ impl Notifier for AlertmanagerNotifier {
         Box::pin(async move {
             let now = Timestamp::now();
             let inner = &self.inner;
-            let item = if page.event == PageEvent::Test {
+            let item = if page.event.is_notice() {
                 let ends_at = now
                     .checked_add(inner.resend * ENDS_AFTER_RESENDS)
                     .unwrap_or(now);

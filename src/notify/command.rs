@@ -3,6 +3,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -11,9 +12,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::oneshot;
 
-use super::payload::webhook_body;
+use super::payload::webhook_body_with;
 use super::{Notifier, NotifyError, SendFuture};
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 /// How much of stderr goes into an error message.
 const STDERR_CHARS: usize = 200;
@@ -27,6 +29,8 @@ pub struct CommandNotifier {
     /// Program and arguments; never empty (checked in `new`), so `argv[0]` is safe.
     argv: Vec<String>,
     timeout: Duration,
+    /// `links` in the JSON, with `public_url` (SPEC §13).
+    links: Option<Arc<LinkMaker>>,
 }
 
 impl CommandNotifier {
@@ -34,7 +38,17 @@ impl CommandNotifier {
         if argv.first().is_none_or(|p| p.is_empty()) {
             return Err("command is empty".to_string());
         }
-        Ok(CommandNotifier { argv, timeout })
+        Ok(CommandNotifier {
+            argv,
+            timeout,
+            links: None,
+        })
+    }
+
+    /// Signed action links in each JSON (SPEC §13).
+    pub fn with_links(mut self, links: Option<Arc<LinkMaker>>) -> Self {
+        self.links = links;
+        self
     }
 
     /// Starts the program in its own process group (so a timeout can kill the whole tree).
@@ -53,8 +67,11 @@ impl CommandNotifier {
     }
 
     async fn run(&self, page: &Page) -> Result<(), NotifyError> {
-        let body = serde_json::to_vec(&webhook_body(page))
-            .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+        let body = serde_json::to_vec(&webhook_body_with(
+            page,
+            self.links.as_ref().and_then(|l| l.links(page)).as_ref(),
+        ))
+        .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
         let program = &self.argv[0];
         let mut child = self.spawn(page.to.as_deref().unwrap_or(""))?;
         // Own process group: on timeout (or if this future is dropped) the whole group goes,

@@ -40,7 +40,10 @@ impl Notifier for ConsoleNotifier {
                         text = %text,
                     )
                 }
-                PageEvent::Acknowledged | PageEvent::Resolved | PageEvent::Test => tracing::info!(
+                PageEvent::Acknowledged
+                | PageEvent::Resolved
+                | PageEvent::Test
+                | PageEvent::Handoff => tracing::info!(
                     message = "Page.",
                     notifier = %self.name,
                     key = %page.key,

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -15,6 +16,7 @@ use super::payload::{email_body, email_subject, message_id, thread_root_id};
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::EmailNotifier as EmailConfig;
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 /// Sends each page as a plain-text mail to `page.to` (one address or a comma-separated list).
 pub struct EmailNotifier {
@@ -27,6 +29,8 @@ pub struct EmailNotifier {
     time_zone: TimeZone,
     /// Check name -> what it looks at, for "what failed".
     targets: BTreeMap<String, String>,
+    /// Ack and resolve links in the body, with `public_url` (SPEC §13).
+    links: Option<Arc<LinkMaker>>,
 }
 
 impl EmailNotifier {
@@ -46,12 +50,19 @@ impl EmailNotifier {
             timeout: config.timeout,
             time_zone,
             targets: BTreeMap::new(),
+            links: None,
         })
     }
 
     /// What each check looks at (from `[[check]]`), so the body can name the target.
     pub fn with_targets(mut self, targets: BTreeMap<String, String>) -> Self {
         self.targets = targets;
+        self
+    }
+
+    /// Signed action links in each body (SPEC §13).
+    pub fn with_links(mut self, links: Option<Arc<LinkMaker>>) -> Self {
+        self.links = links;
         self
     }
 
@@ -78,7 +89,12 @@ impl EmailNotifier {
             builder = builder.to(mailbox);
         }
         let mut message = builder
-            .body(email_body(page, &self.time_zone, target))
+            .body(email_body(
+                page,
+                &self.time_zone,
+                target,
+                self.links.as_ref().and_then(|l| l.links(page)).as_ref(),
+            ))
             .map_err(|e| NotifyError::permanent(format!("cannot build the mail: {e}")))?;
         // RFC 3834: keeps vacation responders from answering pages; the key lets mail rules
         // and people match a mail to the timeline.

@@ -26,12 +26,13 @@ use std::time::Duration;
 
 use crate::config::{Config, NotifierConfig};
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 pub use backoff::{
     JITTER, MAX_BACKOFF, MAX_PAGE_AGE, MAX_RETRY_AFTER, attempt_outcome, backoff,
     backoff_with_jitter, is_expired, page_attempt,
 };
-pub use payload::webhook_body;
+pub use payload::{webhook_body, webhook_body_with};
 
 /// Whether trying again can help; the outbox retries only `Retryable`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,10 +142,19 @@ pub struct Notifiers {
 impl Notifiers {
     /// Builds every `[notifiers.NAME]`. All errors are collected so a reload reports them at once.
     pub fn build(config: &Config) -> Result<Self, Vec<BuildError>> {
+        Notifiers::build_with_links(config, None)
+    }
+
+    /// [`Notifiers::build`] with the maker of action links (SPEC §13: set when `public_url`
+    /// is): email, webhook and command pages carry them.
+    pub fn build_with_links(
+        config: &Config,
+        links: Option<Arc<LinkMaker>>,
+    ) -> Result<Self, Vec<BuildError>> {
         let mut notifiers = Notifiers::default();
         let mut errors = Vec::new();
         for (name, cfg) in &config.notifiers {
-            match build_one(name, cfg, config) {
+            match build_one(name, cfg, config, links.clone()) {
                 Ok(n) => notifiers.insert(name, n),
                 Err(message) => errors.push(BuildError {
                     name: name.clone(),
@@ -198,13 +208,15 @@ fn build_one(
     name: &str,
     cfg: &NotifierConfig,
     config: &Config,
+    links: Option<Arc<LinkMaker>>,
 ) -> Result<Arc<dyn Notifier>, String> {
     Ok(match cfg {
         NotifierConfig::Email(c) => Arc::new(
             email::EmailNotifier::new(c, config.daemon.time_zone.clone())?
-                .with_targets(check_targets(config)),
+                .with_targets(check_targets(config))
+                .with_links(links),
         ),
-        NotifierConfig::Webhook(c) => Arc::new(webhook::WebhookNotifier::new(c)?),
+        NotifierConfig::Webhook(c) => Arc::new(webhook::WebhookNotifier::new(c)?.with_links(links)),
         NotifierConfig::PagerDuty(c) => Arc::new(
             pagerduty::PagerDutyNotifier::new(c, &config.daemon.instance)?
                 .with_targets(check_targets(config)),
@@ -214,9 +226,21 @@ fn build_one(
             c,
             &config.daemon.instance,
         )?),
-        NotifierConfig::Chat(c) => Arc::new(chat::ChatNotifier::new(c)?),
+        NotifierConfig::Chat(c) => {
+            let mut n = chat::ChatNotifier::new(c)?;
+            if let Some(maker) = links {
+                n = n.with_ack_links(Arc::new(move |page: &Page| {
+                    let l = maker.links(page);
+                    chat::Links {
+                        ack: l.as_ref().and_then(|l| l.ack.clone()),
+                        resolve: l.and_then(|l| l.resolve),
+                    }
+                }));
+            }
+            Arc::new(n)
+        }
         NotifierConfig::Command { command, timeout } => {
-            Arc::new(command::CommandNotifier::new(command.clone(), *timeout)?)
+            Arc::new(command::CommandNotifier::new(command.clone(), *timeout)?.with_links(links))
         }
         NotifierConfig::Console => Arc::new(console::ConsoleNotifier::new(name)),
     })

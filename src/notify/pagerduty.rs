@@ -137,9 +137,11 @@ impl PagerDutyNotifier {
 /// The Events API v2 `event_action` for a page.
 pub fn event_action(event: PageEvent) -> &'static str {
     match event {
-        PageEvent::Triggered | PageEvent::Escalated | PageEvent::Flapping | PageEvent::Test => {
-            "trigger"
-        }
+        PageEvent::Triggered
+        | PageEvent::Escalated
+        | PageEvent::Flapping
+        | PageEvent::Test
+        | PageEvent::Handoff => "trigger",
         PageEvent::Acknowledged => "acknowledge",
         PageEvent::Resolved => "resolve",
     }
@@ -148,8 +150,8 @@ pub fn event_action(event: PageEvent) -> &'static str {
 /// `oncalld:<instance>:<incident>`, shared by every event of one incident; a test page gets
 /// `oncalld:<instance>:test:<seq>`, an alert of its own.
 pub fn dedup_key(instance: &str, page: &Page) -> String {
-    if page.event == PageEvent::Test {
-        format!("oncalld:{instance}:test:{}", page.seq)
+    if page.event.is_notice() {
+        format!("oncalld:{instance}:{}:{}", page.event.as_str(), page.seq)
     } else {
         format!("oncalld:{instance}:{}", page.incident)
     }
@@ -158,7 +160,7 @@ pub fn dedup_key(instance: &str, page: &Page) -> String {
 /// `#17 website: HTTP 500 …` on one line, at most [`MAX_SUMMARY_CHARS`] characters (cut on
 /// a character boundary, with `…`). A test page's summary is its text.
 pub fn summary(page: &Page) -> String {
-    let full = if page.event == PageEvent::Test {
+    let full = if page.event.is_notice() {
         page.text.clone()
     } else {
         format!("#{} {}: {}", page.incident, page.check, page.summary)
@@ -198,7 +200,7 @@ fn payload(page: &Page, ctx: &EventContext) -> Value {
         "event": page.event.as_str(),
         "recipient": sanitize_line(&page.recipient),
     });
-    if page.event != PageEvent::Test {
+    if !page.event.is_notice() {
         details["incident"] = json!(page.incident);
         details["check"] = json!(page.check);
         details["step"] = json!(page.step);

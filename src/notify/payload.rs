@@ -12,13 +12,34 @@ use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 use crate::core::model::{IncidentState, Page, PageEvent};
+use crate::link::PageLinks;
 use crate::text::{crlf_text, sanitize_line};
 
 /// The webhook body, also the command notifier's stdin; exactly the shape of SPEC §5.
 pub fn webhook_body(page: &Page) -> Value {
-    let mut body = single_body(page);
+    webhook_body_with(page, None)
+}
+
+/// [`webhook_body`] with the page's action links (SPEC §13), when `public_url` is set:
+/// `"links": {"ack": URL|null, "resolve": URL|null}`. A digest (SPEC §12) also lists every
+/// incident it stands for in `incidents`; its `incident` is the first.
+pub fn webhook_body_with(page: &Page, links: Option<&PageLinks>) -> Value {
+    let mut body = json!({
+        "version": 1,
+        "event": page.event.as_str(),
+        "key": page.key,
+        "incident": {
+            "id": page.incident,
+            "check": page.check,
+            "state": page.incident_state.as_str(),
+            "summary": sanitize_line(&page.summary),
+            "opened_at": page.opened_at.to_string(),
+            "step": page.step,
+        },
+        "recipient": page.recipient,
+        "text": sanitize_line(&page.text),
+    });
     if !page.digest.is_empty() {
-        // A digest (SPEC §12): every incident it stands for; `incident` is the first.
         let items: Vec<Value> = page
             .digest
             .iter()
@@ -35,25 +56,10 @@ pub fn webhook_body(page: &Page) -> Value {
             .collect();
         body["incidents"] = Value::Array(items);
     }
+    if let (Some(links), Some(map)) = (links, body.as_object_mut()) {
+        map.insert("links".into(), json!(links));
+    }
     body
-}
-
-fn single_body(page: &Page) -> Value {
-    json!({
-        "version": 1,
-        "event": page.event.as_str(),
-        "key": page.key,
-        "incident": {
-            "id": page.incident,
-            "check": page.check,
-            "state": page.incident_state.as_str(),
-            "summary": sanitize_line(&page.summary),
-            "opened_at": page.opened_at.to_string(),
-            "step": page.step,
-        },
-        "recipient": page.recipient,
-        "text": sanitize_line(&page.text),
-    })
 }
 
 /// Longest subject we send; the rest of a long probe message is in the body.
@@ -62,7 +68,9 @@ const MAX_SUBJECT_CHARS: usize = 200;
 /// `[oncalld] TRIGGERED #17 website: HTTP 500 from https://…`; test pages read
 /// `[oncalld] TEST <text>` since they belong to no incident.
 pub fn email_subject(page: &Page) -> String {
-    let subject = if page.event == PageEvent::Test {
+    let subject = if page.event == PageEvent::Handoff {
+        format!("[oncalld] {}", page.text)
+    } else if page.event == PageEvent::Test {
         format!("[oncalld] TEST {}", page.text)
     } else if !page.digest.is_empty() {
         format!("[oncalld] {}", page.text)
@@ -111,13 +119,34 @@ fn whole_seconds(d: jiff::SignedDuration) -> Duration {
 /// the idempotency key (to match a duplicate against the timeline). `target` is what the
 /// check looks at (`http https://…`), when known. Control characters from outside are
 /// replaced and every line ends in CRLF (lettre fixes bare LF, not bare CR).
-pub fn email_body(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
-    crlf_text(&email_lines(page, zone, target))
+pub fn email_body(
+    page: &Page,
+    zone: &TimeZone,
+    target: Option<&str>,
+    links: Option<&PageLinks>,
+) -> String {
+    crlf_text(&email_lines(page, zone, target, links))
 }
 
-fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
+fn email_lines(
+    page: &Page,
+    zone: &TimeZone,
+    target: Option<&str>,
+    links: Option<&PageLinks>,
+) -> String {
     let mut b = String::new();
     let _ = writeln!(b, "{}\n", page.text);
+    if page.event == PageEvent::Handoff {
+        let _ = writeln!(
+            b,
+            "You are on call for schedule {} until the time above; pages for it reach you \
+             through {}.\n",
+            page.check, page.notifier
+        );
+        let _ = writeln!(b, "Who is on call: oncalld who");
+        let _ = writeln!(b, "Idempotency key: {}", page.key);
+        return b;
+    }
     if page.event == PageEvent::Test {
         let _ = writeln!(
             b,
@@ -159,6 +188,14 @@ fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
     };
     let _ = writeln!(b, "Also paged:   {also}");
     let _ = writeln!(b, "\n{}", what_to_do(page));
+    if let Some(links) = links {
+        if let Some(url) = &links.ack {
+            let _ = writeln!(b, "Acknowledge from a browser: {url}");
+        }
+        if let Some(url) = &links.resolve {
+            let _ = writeln!(b, "Resolve from a browser:     {url}");
+        }
+    }
     let _ = writeln!(b, "Timeline:     oncalld show {}", page.incident);
     let _ = writeln!(b, "\nIdempotency key: {}", page.key);
     b
@@ -289,7 +326,7 @@ mod tests {
             let s = field.as_str().unwrap();
             assert!(!s.contains(['\x1b', '\x07', '\r']), "{s:?}");
         }
-        let body = email_body(&page, &TimeZone::UTC, Some("http://u:***@h/"));
+        let body = email_body(&page, &TimeZone::UTC, Some("http://u:***@h/"), None);
         assert!(!body.contains(['\x1b', '\x07']), "{body:?}");
         assert!(
             !body.replace("\r\n", "").contains(['\r', '\n']),

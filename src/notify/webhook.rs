@@ -1,5 +1,6 @@
 //! Webhook: an HTTP POST of the SPEC §5 JSON, signed when a secret is set.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -8,10 +9,11 @@ use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use sha2::Sha256;
 
-use super::payload::webhook_body;
+use super::payload::webhook_body_with;
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::WebhookNotifier as WebhookConfig;
 use crate::core::model::Page;
+use crate::link::LinkMaker;
 
 pub const SIGNATURE_HEADER: &str = "x-oncalld-signature";
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -26,6 +28,8 @@ pub struct WebhookNotifier {
     template: Option<String>,
     content_type: HeaderValue,
     timeout: Duration,
+    /// `links` in the body, with `public_url` (SPEC §13).
+    links: Option<Arc<LinkMaker>>,
 }
 
 impl WebhookNotifier {
@@ -57,7 +61,14 @@ impl WebhookNotifier {
             template: config.body.clone(),
             content_type,
             timeout: config.timeout,
+            links: None,
         })
+    }
+
+    /// Signed action links in each body (SPEC §13).
+    pub fn with_links(mut self, links: Option<Arc<LinkMaker>>) -> Self {
+        self.links = links;
+        self
     }
 }
 
@@ -107,8 +118,11 @@ impl WebhookNotifier {
                     .map(String::into_bytes)
                     .map_err(|e| NotifyError::permanent(e.message))
             }
-            None => serde_json::to_vec(&webhook_body(page))
-                .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}"))),
+            None => serde_json::to_vec(&webhook_body_with(
+                page,
+                self.links.as_ref().and_then(|l| l.links(page)).as_ref(),
+            ))
+            .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}"))),
         }
     }
 }

@@ -5,11 +5,13 @@
 //! no clock reads, so every figure can be checked by a plain test with hand-computed values,
 //! and the same numbers come out of `oncalld report`, `--json` and `GET /v1/report`.
 //!
+//! - [`explain`]: the decision chain of one incident, non-events and reasons (SPEC §13).
 //! - [`postmortem`]: the Markdown draft of one incident (SPEC §7).
 //! - [`stats`]: the figures of a window (SPEC §8), serialisable for `--json`.
 //! - [`table`]: those figures as aligned text tables, with their definitions underneath.
 
 mod availability;
+pub mod explain;
 mod facts;
 pub mod gather;
 pub mod postmortem;

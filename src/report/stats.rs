@@ -25,9 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{NameMap, zone_name};
 use crate::config::Config;
-use crate::core::model::{
-    CheckTransitionRecord, EventKind, IncidentId, PageEvent, Silence, TimelineEvent,
-};
+use crate::core::model::{CheckTransitionRecord, EventKind, IncidentId, Silence, TimelineEvent};
 use crate::store::reports::{IncidentSummary, ReportPage};
 
 /// What a report is computed from, as the store returns it.
@@ -324,7 +322,7 @@ fn people(input: &ReportInput) -> Vec<PersonReport> {
         .map(|(i, t)| (t.name, i))
         .collect();
     for p in input.pages {
-        let counted = p.event != PageEvent::Test && p.to_person;
+        let counted = !p.event.is_notice() && p.to_person;
         if !counted || p.created_at < input.from || p.created_at >= input.to {
             continue;
         }

@@ -88,7 +88,15 @@ pub(crate) fn event_kind(s: &str) -> Result<EventKind, StoreError> {
 
 pub(crate) fn page_event(s: &str) -> Result<PageEvent, StoreError> {
     use PageEvent::*;
-    let all = [Triggered, Escalated, Acknowledged, Resolved, Flapping, Test];
+    let all = [
+        Triggered,
+        Escalated,
+        Acknowledged,
+        Resolved,
+        Flapping,
+        Test,
+        Handoff,
+    ];
     parse_enum(&all, PageEvent::as_str, s, "page event")
 }
 

@@ -64,6 +64,7 @@ impl Cfg {
                 listen: None,
                 time_zone: TimeZone::UTC,
                 instance: "test-host".into(),
+                public_url: None,
             },
             checks: Vec::new(),
             notifiers,
@@ -192,6 +193,7 @@ pub fn rotation(zone: &str, people: &[&str], shift: &str, start: &str) -> Schedu
         start: local(start),
         period: None,
         overrides: Vec::new(),
+        handoff_notice: false,
     }
 }
 

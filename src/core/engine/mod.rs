@@ -14,6 +14,7 @@
 
 mod alert;
 mod grouping;
+mod handoff;
 mod incident;
 mod input;
 mod paging;
@@ -41,6 +42,8 @@ enum Due {
     Silence(SilenceId),
     /// A `group_wait` window ends: its digest goes out.
     Window(u64),
+    /// The earliest handoff notice of any schedule.
+    Handoff,
 }
 
 /// The incident engine. See the module documentation. Cloned by the engine task before a
@@ -70,6 +73,10 @@ pub struct Engine {
     windows: BTreeMap<u64, grouping::Window>,
     window_of: HashMap<grouping::WindowKey, u64>,
     next_window: u64,
+    /// Schedule name -> its next handoff to announce (`handoff_notice = true` only).
+    handoffs: BTreeMap<String, crate::core::handoff::Handoff>,
+    /// Whether `handoffs` was planned (at the first input, then at each reload).
+    handoffs_planned: bool,
 }
 
 impl Engine {
@@ -107,6 +114,8 @@ impl Engine {
             windows: BTreeMap::new(),
             window_of: HashMap::new(),
             next_window: 1,
+            handoffs: BTreeMap::new(),
+            handoffs_planned: false,
         };
         engine.grouping = engine
             .config
@@ -157,6 +166,9 @@ impl Engine {
             if !hard && seen.is_quiet() && !self.is_due(now) {
                 return Ok(Vec::new());
             }
+            if !self.handoffs_planned {
+                self.plan_handoffs(now);
+            }
             let mut out = Vec::new();
             self.fire_due(now, &mut out);
             self.probe_result(&check, seen, transition, &message, now, &mut out);
@@ -187,6 +199,9 @@ impl Engine {
             }
         }
         self.validate(&input, now)?;
+        if !self.handoffs_planned {
+            self.plan_handoffs(now);
+        }
         let mut out = Vec::new();
         self.fire_due(now, &mut out);
         self.apply(input, now, &mut out)?;
@@ -360,7 +375,10 @@ impl Engine {
             Input::Unsilence { id, actor } => self.remove_silence(id, &actor, now, out)?,
             Input::Alerts { source, alerts } => self.alerts(&source, alerts, now, out),
             Input::Tick => {}
-            Input::Reload(config) => self.reload(config, now, out),
+            Input::Reload(config) => {
+                self.reload(config, now, out);
+                self.plan_handoffs(now);
+            }
             Input::TestPage { target, actor } => self.test_page(&target, &actor, now, out),
         }
         Ok(())
@@ -384,6 +402,7 @@ impl Engine {
                 Due::Incident(id) => self.fire_incident(id, now, out),
                 Due::Silence(id) => self.expire_silence(id, now, out),
                 Due::Window(id) => self.fire_window(id, now, out),
+                Due::Handoff => self.fire_handoffs(now, out),
             }
         }
     }

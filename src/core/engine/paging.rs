@@ -24,6 +24,7 @@ use crate::core::escalation::{
     Position, Recipient, WalkEnd, person_recipients, push_unique, step_deadline, walk,
 };
 use crate::core::model::{EventKind, Incident, IncidentState, Page, PageEvent, TimelineEvent};
+use crate::core::oncall::nobody_reason;
 
 /// The actor of the engine's own decisions.
 pub(super) const DAEMON: &str = "oncalld";
@@ -68,7 +69,12 @@ impl Engine {
         };
         let w = walk(&self.config, policy, start, now);
         for p in &w.skipped {
-            let msg = format!("step {} skipped: nobody on call", p.step + 1);
+            let why = policy
+                .steps
+                .get(p.step)
+                .map(|s| nobody_reason(&self.config, s, now))
+                .unwrap_or_default();
+            let msg = format!("step {} skipped: nobody on call ({why})", p.step + 1);
             record(inc, EventKind::StepSkipped, DAEMON, msg, now, out);
         }
         match w.end {

@@ -12,7 +12,9 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::api::alertmanager::constant_time_eq;
-use crate::api::backend::{ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, ReloadOutcome};
+use crate::api::backend::{
+    ApiError, ApiResult, Backend, BoxFuture, IncidentFilter, LinkOutcome, ReloadOutcome,
+};
 use crate::api::types::{
     CheckView, IncidentDetail, IncidentView, OncallView, Ping, PingOutcome, PingTarget,
     SilenceView, StatusView, TestDelivery, TestPageResult,
@@ -20,14 +22,18 @@ use crate::api::types::{
 use crate::config::Target;
 use crate::core::engine::{Action, Alert, Input};
 use crate::core::model::{DeliveryOutcome, IncidentId, SilenceId};
+use crate::core::simulate::{Simulation, simulate};
 use crate::daemon::delivery::Delivery;
 use crate::daemon::engine_task::Request;
 use crate::daemon::live::Shared;
 use crate::daemon::runtime::Reloader;
 use crate::daemon::views;
 use crate::daemon::writer::Writer;
+use crate::link::LinkKey;
+use crate::report::explain::{Explanation, explain};
 use crate::store::Store;
 
+mod links;
 mod ops;
 
 use ops::saved_silence;
@@ -40,6 +46,8 @@ pub struct DaemonBackend {
     writer: Writer,
     reloader: Arc<Reloader>,
     status_page: crate::daemon::status_page::StatusPageCache,
+    /// Verifies action links (SPEC §13); `None` in tests that start no key.
+    link_key: Option<LinkKey>,
 }
 
 impl DaemonBackend {
@@ -59,7 +67,14 @@ impl DaemonBackend {
             writer,
             reloader,
             status_page: Default::default(),
+            link_key: None,
         }
+    }
+
+    /// The installation's key, to verify action links with.
+    pub fn with_link_key(mut self, key: LinkKey) -> Self {
+        self.link_key = Some(key);
+        self
     }
 }
 
@@ -297,6 +312,10 @@ impl Backend for DaemonBackend {
         })
     }
 
+    fn link(&self, token: String, act: bool) -> BoxFuture<'_, ApiResult<LinkOutcome>> {
+        Box::pin(self.link_outcome(token, act))
+    }
+
     fn silences(&self) -> BoxFuture<'_, ApiResult<Vec<SilenceView>>> {
         Box::pin(async move {
             let now = Timestamp::now();
@@ -362,6 +381,30 @@ impl Backend for DaemonBackend {
                 policy.as_deref(),
                 at.unwrap_or_else(Timestamp::now),
             )
+        })
+    }
+
+    fn explain(&self, id: IncidentId) -> BoxFuture<'_, ApiResult<Explanation>> {
+        Box::pin(async move {
+            let (incident, timeline, pages) = self
+                .read(move |s| Ok((s.incident(id)?, s.timeline(id)?, s.pages_for(id)?)))
+                .await?;
+            let incident =
+                incident.ok_or_else(|| ApiError::not_found(format!("no incident #{id}")))?;
+            Ok(explain(&incident, &timeline, &pages))
+        })
+    }
+
+    fn simulate(
+        &self,
+        check: String,
+        at: Option<Timestamp>,
+    ) -> BoxFuture<'_, ApiResult<Simulation>> {
+        Box::pin(async move {
+            let config = self.shared.config();
+            let silences = self.shared.read().silences.clone();
+            let at = at.unwrap_or_else(Timestamp::now);
+            simulate(config, silences, &check, at).map_err(|e| ApiError::not_found(e.to_string()))
         })
     }
 

@@ -32,7 +32,8 @@ pub fn tone(event: PageEvent) -> Tone {
         PageEvent::Acknowledged => Tone::Acknowledged,
         PageEvent::Resolved => Tone::Resolved,
         PageEvent::Flapping => Tone::Flapping,
-        PageEvent::Test => Tone::Test,
+        // A handoff notice wakes nobody either: it informs, like a test page.
+        PageEvent::Test | PageEvent::Handoff => Tone::Test,
     }
 }
 
@@ -58,7 +59,9 @@ impl Tone {
 /// `TRIGGERED #17 website` (`TEST` for a test page, `TRIGGERED 37 incidents` for a digest):
 /// one line, no outside text but the check name (a config name).
 pub fn title(page: &Page) -> String {
-    if page.event == PageEvent::Test {
+    if page.event == PageEvent::Handoff {
+        format!("ON CALL {}", page.check)
+    } else if page.event == PageEvent::Test {
         "TEST page from oncalld".to_string()
     } else if !page.digest.is_empty() {
         format!("{} {}", page.event.as_str().to_uppercase(), page.summary)
@@ -75,7 +78,7 @@ pub fn title(page: &Page) -> String {
 /// The probe's message (a test page's text, a digest's list of checks), one line, control
 /// characters replaced.
 pub fn message(page: &Page) -> String {
-    let text = if page.event == PageEvent::Test || !page.digest.is_empty() {
+    let text = if page.event.is_notice() || !page.digest.is_empty() {
         &page.text
     } else {
         &page.summary
@@ -85,7 +88,7 @@ pub fn message(page: &Page) -> String {
 
 /// The facts under the message, as label/value pairs; plain text, escaped by the preset.
 pub fn facts(page: &Page) -> Vec<(&'static str, String)> {
-    if page.event == PageEvent::Test {
+    if page.event.is_notice() {
         return vec![
             ("Recipient", sanitize_line(&page.recipient).into_owned()),
             ("Via", page.notifier.clone()),

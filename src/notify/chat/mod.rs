@@ -65,9 +65,8 @@ pub struct Links {
     pub resolve: Option<String>,
 }
 
-/// Makes a page's [`Links`]. The SPEC §13 hook: `[daemon] public_url` and the signing key do
-/// not exist yet, so no notifier is given one and pages carry no links; when they exist,
-/// `notify::build_one` passes one to [`ChatNotifier::with_ack_links`].
+/// Makes a page's [`Links`]: with `[daemon] public_url`, `notify::build_one` passes one made
+/// from the [`crate::link::LinkMaker`] to [`ChatNotifier::with_ack_links`].
 pub type AckLinks = Arc<dyn Fn(&Page) -> Links + Send + Sync>;
 
 /// One chat service's request contract.
