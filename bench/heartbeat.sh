@@ -14,16 +14,20 @@
 # Usage: bench/heartbeat.sh [SECONDS per phase, default 60]
 #   PROFILE=debug bench/heartbeat.sh 20   (use the debug build: no release target; figures
 #   are then the debug build's, several times slower)
+#   BIN=path/to/oncalld bench/heartbeat.sh 20   (an A/B run: that daemon binary and the client
+#   built before; nothing is built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 profile=${PROFILE:-release}
-if [ "$profile" = release ]; then
+if [ -n "${BIN:-}" ]; then
+  :
+elif [ "$profile" = release ]; then
   cargo build --release --bin oncalld --example ping_bench
 else
   cargo build --bin oncalld --example ping_bench
 fi
-bin=$PWD/target/$profile/oncalld
+bin=${BIN:-$PWD/target/$profile/oncalld}
 client=$PWD/target/$profile/examples/ping_bench
 mkdir -p target
 work=$(mktemp -d "$PWD/target/bench-heartbeat.XXXXXX")

@@ -75,21 +75,28 @@ pub struct Scheduler {
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<CheckReport>,
     tasks: HashMap<String, Task>,
-    /// Heartbeat checks: where their pings are routed (shared with the API).
+    /// Heartbeat checks: no task each, but one table on the board (shared with the API) and
+    /// its one timer task.
     board: Board,
+    timer: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
 struct Task {
     config: Arc<CheckConfig>,
-    stop: oneshot::Sender<()>,
-    handle: JoinHandle<CheckTracker>,
+    /// `None` for a heartbeat check (its state is on the board).
+    run: Option<(oneshot::Sender<()>, JoinHandle<CheckTracker>)>,
 }
 
 impl Task {
     /// Stop the task (cancelling a running probe) and get its tracker back.
-    async fn stop(self) -> CheckTracker {
-        let _ = self.stop.send(());
-        self.handle.await.unwrap_or_default()
+    async fn stop(self, board: &Board) -> CheckTracker {
+        match self.run {
+            Some((stop, handle)) => {
+                let _ = stop.send(());
+                handle.await.unwrap_or_default()
+            }
+            None => board.tracker(&self.config.name).unwrap_or_default(),
+        }
     }
 }
 
@@ -119,6 +126,9 @@ impl Scheduler {
                 (tokio::runtime::Handle::current(), None)
             }
         };
+        board.attach(tx.clone());
+        let (stop_timer, stop_rx) = oneshot::channel();
+        let timer = runtime.spawn(board.clone().run_timer(tx.clone(), stop_rx));
         let mut scheduler = Scheduler {
             epoch: Instant::now(),
             runtime,
@@ -128,6 +138,7 @@ impl Scheduler {
             tx,
             tasks: HashMap::new(),
             board,
+            timer: Some((stop_timer, timer)),
         };
         for check in checks {
             let tracker = initial.get(&check.name).copied().unwrap_or_default();
@@ -151,7 +162,7 @@ impl Scheduler {
         for name in names {
             if !wanted.contains_key(name.as_str()) {
                 if let Some(task) = self.tasks.remove(&name) {
-                    task.stop().await;
+                    task.stop(&self.board).await;
                 }
                 self.board.remove(&name);
             }
@@ -160,7 +171,7 @@ impl Scheduler {
             let tracker = match self.tasks.get(&check.name) {
                 Some(task) if same_config(&task.config, check) => continue,
                 Some(_) => match self.tasks.remove(&check.name) {
-                    Some(task) => task.stop().await,
+                    Some(task) => task.stop(&self.board).await,
                     None => CheckTracker::default(),
                 },
                 None => CheckTracker::default(),
@@ -171,35 +182,30 @@ impl Scheduler {
 
     /// Stop every check (running probes are cancelled, plugin process groups killed) and
     /// return each check's tracker, e.g. to persist it.
-    pub async fn shutdown(self) -> HashMap<String, CheckTracker> {
+    pub async fn shutdown(mut self) -> HashMap<String, CheckTracker> {
         let mut trackers = HashMap::new();
-        for (name, task) in self.tasks {
-            trackers.insert(name, task.stop().await);
+        if let Some((stop, timer)) = self.timer.take() {
+            let _ = stop.send(());
+            let _ = timer.await;
+        }
+        self.board.detach();
+        for (name, task) in std::mem::take(&mut self.tasks) {
+            trackers.insert(name, task.stop(&self.board).await);
         }
         trackers
     }
 
     fn spawn(&mut self, check: &CheckConfig, tracker: CheckTracker) {
         let config = Arc::new(check.clone());
+        // A heartbeat check waits for pings, not for a due time: it goes on the board.
+        if self.board.add(&config, tracker) {
+            self.tasks
+                .insert(check.name.clone(), Task { config, run: None });
+            return;
+        }
+        // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
+        self.board.remove(&check.name);
         let (stop_tx, stop_rx) = oneshot::channel();
-        // A heartbeat check waits for pings, not for a due time.
-        let stop_rx = match self.board.task(&config, tracker, self.tx.clone(), stop_rx) {
-            Ok(run) => {
-                let handle = self.runtime.spawn(run.run());
-                let task = Task {
-                    config,
-                    stop: stop_tx,
-                    handle,
-                };
-                self.tasks.insert(check.name.clone(), task);
-                return;
-            }
-            // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
-            Err(stop_rx) => {
-                self.board.remove(&check.name);
-                stop_rx
-            }
-        };
         let step = step(&config, &tracker);
         // Offsets count from the scheduler's start, so checks share the SLOT grid; a check
         // added by a reload takes its first slot from now on.
@@ -223,8 +229,7 @@ impl Scheduler {
             check.name.clone(),
             Task {
                 config,
-                stop: stop_tx,
-                handle,
+                run: Some((stop_tx, handle)),
             },
         );
     }
