@@ -81,21 +81,26 @@ pub struct Scheduler {
     timer: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
-struct Task {
-    config: Arc<CheckConfig>,
-    /// `None` for a heartbeat check (its state is on the board).
-    run: Option<(oneshot::Sender<()>, JoinHandle<CheckTracker>)>,
+enum Task {
+    /// A probed check's task.
+    Probe {
+        config: Arc<CheckConfig>,
+        stop: oneshot::Sender<()>,
+        handle: JoinHandle<CheckTracker>,
+    },
+    /// A heartbeat check: no task and no copy of its config (its state is on the board).
+    Heartbeat,
 }
 
 impl Task {
-    /// Stop the task (cancelling a running probe) and get its tracker back.
-    async fn stop(self, board: &Board) -> CheckTracker {
-        match self.run {
-            Some((stop, handle)) => {
+    /// Stop the task (cancelling a running probe) and get check `name`'s tracker back.
+    async fn stop(self, board: &Board, name: &str) -> CheckTracker {
+        match self {
+            Task::Probe { stop, handle, .. } => {
                 let _ = stop.send(());
                 handle.await.unwrap_or_default()
             }
-            None => board.tracker(&self.config.name).unwrap_or_default(),
+            Task::Heartbeat => board.tracker(name).unwrap_or_default(),
         }
     }
 }
@@ -162,16 +167,18 @@ impl Scheduler {
         for name in names {
             if !wanted.contains_key(name.as_str()) {
                 if let Some(task) = self.tasks.remove(&name) {
-                    task.stop(&self.board).await;
+                    task.stop(&self.board, &name).await;
                 }
                 self.board.remove(&name);
             }
         }
         for check in checks {
             let tracker = match self.tasks.get(&check.name) {
-                Some(task) if same_config(&task.config, check) => continue,
+                Some(Task::Probe { config, .. }) if same_config(config, check) => continue,
+                // A heartbeat check is added again: it takes its new token and rule and keeps
+                // its state.
                 Some(_) => match self.tasks.remove(&check.name) {
-                    Some(task) => task.stop(&self.board).await,
+                    Some(task) => task.stop(&self.board, &check.name).await,
                     None => CheckTracker::default(),
                 },
                 None => CheckTracker::default(),
@@ -190,19 +197,19 @@ impl Scheduler {
         }
         self.board.detach();
         for (name, task) in std::mem::take(&mut self.tasks) {
-            trackers.insert(name, task.stop(&self.board).await);
+            let tracker = task.stop(&self.board, &name).await;
+            trackers.insert(name, tracker);
         }
         trackers
     }
 
     fn spawn(&mut self, check: &CheckConfig, tracker: CheckTracker) {
-        let config = Arc::new(check.clone());
         // A heartbeat check waits for pings, not for a due time: it goes on the board.
-        if self.board.add(&config, tracker) {
-            self.tasks
-                .insert(check.name.clone(), Task { config, run: None });
+        if self.board.add(check, tracker) {
+            self.tasks.insert(check.name.clone(), Task::Heartbeat);
             return;
         }
+        let config = Arc::new(check.clone());
         // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
         self.board.remove(&check.name);
         let (stop_tx, stop_rx) = oneshot::channel();
@@ -227,9 +234,10 @@ impl Scheduler {
         let handle = self.runtime.spawn(run.run(first_due));
         self.tasks.insert(
             check.name.clone(),
-            Task {
+            Task::Probe {
                 config,
-                run: Some((stop_tx, handle)),
+                stop: stop_tx,
+                handle,
             },
         );
     }

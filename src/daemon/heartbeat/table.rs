@@ -29,7 +29,8 @@ pub(super) struct Slot {
 
 #[derive(Default)]
 pub(super) struct Table {
-    checks: HashMap<Arc<str>, Slot>,
+    /// Boxed: the map's spare capacity then costs a pointer per bucket, not a whole slot.
+    checks: HashMap<Arc<str>, Box<Slot>>,
     /// token -> check name (the same `Arc`s as the slots').
     tokens: HashMap<Arc<str>, Arc<str>>,
     deadlines: Deadlines<Arc<str>>,
@@ -43,11 +44,11 @@ impl Table {
     }
 
     pub fn get(&self, name: &str) -> Option<&Slot> {
-        self.checks.get(name)
+        self.checks.get(name).map(|s| &**s)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Slot)> {
-        self.checks.iter()
+        self.checks.iter().map(|(n, s)| (n, &**s))
     }
 
     pub fn len(&self) -> usize {
@@ -90,7 +91,7 @@ impl Table {
                 slot.rule = rule;
                 slot
             }
-            None => Slot {
+            None => Box::new(Slot {
                 token: token.clone(),
                 rule,
                 heartbeat: match self.restored.remove(&*name) {
@@ -99,7 +100,7 @@ impl Table {
                 },
                 tracker,
                 due: None,
-            },
+            }),
         };
         self.tokens.insert(token, name.clone());
         self.checks.insert(name.clone(), slot);
