@@ -29,7 +29,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 5 notifiers)\n"
+        "checks.example.toml: OK (6 checks, 2 people, 1 schedule, 1 policy, 13 notifiers)\n"
     );
     // The example pages through the console notifier only (it needs no network): the lint
     // says so for each check, and nothing else.
@@ -210,7 +210,7 @@ fn json_summary_and_json_errors() {
         (v["schedules"].as_u64(), v["policies"].as_u64()),
         (Some(1), Some(1))
     );
-    assert_eq!(v["notifiers"].as_u64(), Some(5));
+    assert_eq!(v["notifiers"].as_u64(), Some(13));
 
     let broken = repo("tests/config/broken/override_order.toml");
     let out = oncalld(&["check-config", "--json", "-c", broken.to_str().unwrap()]);

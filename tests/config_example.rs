@@ -20,13 +20,46 @@ fn example_loads_with_its_counts() {
     assert_eq!(c.people.len(), 2);
     assert_eq!(c.schedules.len(), 1);
     assert_eq!(c.policies.len(), 1);
-    assert_eq!(c.notifiers.len(), 5);
+    assert_eq!(c.notifiers.len(), 13);
     assert_eq!(c.periods.len(), 1);
     let kinds: Vec<_> = c.checks.iter().map(|k| k.probe.kind()).collect();
     assert_eq!(
         kinds,
         ["disk", "process", "http", "tcp", "command", "heartbeat"]
     );
+}
+
+/// Every chat preset is documented with its keys, and the webhook's body template too.
+#[test]
+fn example_documents_every_chat_preset_and_the_template() {
+    let c = example();
+    let kinds: std::collections::BTreeSet<_> = c
+        .notifiers
+        .values()
+        .filter_map(|n| match n {
+            NotifierConfig::Chat(chat) => Some(chat.kind.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds.len(), config::ChatKind::ALL.len(), "{kinds:?}");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("checks.example.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let keys = [
+        "bot_token =",
+        "# token =",
+        "access_token =",
+        "# retry =",
+        "# expire =",
+        "# to =",
+        "body = '''",
+        "content_type =",
+    ];
+    for key in keys {
+        assert!(text.contains(key), "{key} is not documented");
+    }
+    let templated =
+        |n: &NotifierConfig| matches!(n, NotifierConfig::Webhook(w) if w.body.is_some());
+    assert!(c.notifiers.values().any(templated));
 }
 
 #[test]

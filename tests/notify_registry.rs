@@ -40,6 +40,8 @@ fn webhook(url: &str) -> NotifierConfig {
         url: url.to_string(),
         secret: None,
         headers: BTreeMap::new(),
+        body: None,
+        content_type: "application/json".to_string(),
         timeout: Duration::from_secs(5),
     })
 }

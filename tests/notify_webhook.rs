@@ -21,6 +21,8 @@ fn notifier(url: String, secret: Option<&str>, timeout: Duration) -> WebhookNoti
         url,
         secret: secret.map(str::to_string),
         headers,
+        body: None,
+        content_type: "application/json".to_string(),
         timeout,
     })
     .unwrap()
@@ -170,6 +172,8 @@ fn bad_config_is_refused_at_build() {
         url: "http://127.0.0.1/hook".to_string(),
         secret: None,
         headers: BTreeMap::new(),
+        body: None,
+        content_type: "application/json".to_string(),
         timeout: TIMEOUT,
     };
     let mut bad_url = base.clone();
@@ -178,11 +182,17 @@ fn bad_config_is_refused_at_build() {
     let mut ftp = base.clone();
     ftp.url = "ftp://example.com/".to_string();
     assert!(WebhookNotifier::new(&ftp).is_err());
-    let mut bad_header = base;
+    let mut bad_header = base.clone();
     bad_header
         .headers
         .insert("Bad Header".to_string(), "x".to_string());
     assert!(WebhookNotifier::new(&bad_header).is_err());
+    let mut bad_template = base.clone();
+    bad_template.body = Some("{{ nope".to_string());
+    assert!(WebhookNotifier::new(&bad_template).is_err());
+    let mut bad_type = base;
+    bad_type.content_type = "text/plain\n".to_string();
+    assert!(WebhookNotifier::new(&bad_type).is_err());
 }
 
 /// SPEC §9: a failed delivery's message (timeline, log) holds neither the URL's password nor
@@ -207,6 +217,8 @@ async fn errors_show_no_url_secret_or_token() {
         url: "https://u:PASSW0RD@example.com/x".to_string(),
         secret: Some("s3cret".to_string()),
         headers: [("Authorization".to_string(), "Bearer t0ken".to_string())].into(),
+        body: None,
+        content_type: "application/json".to_string(),
         timeout: TIMEOUT,
     };
     let debug = format!("{config:?}");

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use super::chat;
 use super::checks;
 use super::daemon;
 use super::notifiers;
@@ -28,7 +29,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let sources_node = top.get("sources");
     top.finish(sink);
 
-    let declared = Declared {
+    let mut declared = Declared {
         notifiers: keys(notifiers_node.as_ref())
             .into_iter()
             .map(|name| {
@@ -36,6 +37,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
                 (name, kind)
             })
             .collect(),
+        needs_to: Default::default(),
         people: keys(people_node.as_ref()),
         periods: keys(periods_node.as_ref()),
         schedules: keys(schedules_node.as_ref()),
@@ -45,7 +47,8 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let daemon = daemon::daemon(daemon_node.and_then(|n| n.table(sink)), base, sink);
     let defaults = checks::defaults(defaults_node.and_then(|n| n.table(sink)), sink);
     let notifiers = notifiers::notifiers(notifiers_node.as_ref(), base, sink);
-    let people = notifiers::people(people_node.as_ref(), &declared.notifiers, sink);
+    declared.needs_to = chat::needs_to(&notifiers);
+    let people = notifiers::people(people_node.as_ref(), &declared, sink);
     let periods = oncall::periods(periods_node.as_ref(), sink);
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);

@@ -16,6 +16,7 @@
 //! a command's program when written like `./script`) are resolved against the directory of
 //! the config file, so the file means the same thing whatever directory the daemon starts in.
 
+mod chat;
 mod checks;
 mod daemon;
 mod document;

@@ -4,22 +4,31 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use super::chat;
 use super::limits;
+use super::oncall::Declared;
 use super::reader::{Node, Sink, Table};
 use super::types::{
-    AlertmanagerNotifier, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
+    AlertmanagerNotifier, ChatKind, ContactMethod, EmailNotifier, NotifierConfig, PAGERDUTY_URL,
     PagerDutyNotifier, Person, WebhookNotifier,
 };
 use super::values;
 
 /// The notifier types, as written in `type = "..."`.
-pub const KINDS: [&str; 6] = [
+pub const KINDS: [&str; 13] = [
     "email",
     "webhook",
     "command",
     "console",
     "pagerduty",
     "alertmanager",
+    "slack",
+    "discord",
+    "teams",
+    "telegram",
+    "ntfy",
+    "pushover",
+    "matrix",
 ];
 
 /// PagerDuty's `payload.severity` values.
@@ -77,7 +86,10 @@ pub fn notifiers(
             Some("command") => command(&mut t, base, sink),
             Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
             Some("alertmanager") => alertmanager(&mut t, sink).map(NotifierConfig::Alertmanager),
-            Some(_) => Some(NotifierConfig::Console),
+            Some(other) => match ChatKind::from_type(other) {
+                Some(kind) => chat::chat(kind, &mut t, sink).map(NotifierConfig::Chat),
+                None => Some(NotifierConfig::Console),
+            },
             None => {
                 t.allow(&[
                     "smtp",
@@ -92,6 +104,14 @@ pub fn notifiers(
                     "urls",
                     "labels",
                     "resend",
+                    "body",
+                    "content_type",
+                    "bot_token",
+                    "token",
+                    "access_token",
+                    "to",
+                    "retry",
+                    "expire",
                 ]);
                 None
             }
@@ -151,14 +171,35 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
         None => Some(BTreeMap::new()),
         Some(n) => values::headers(&n, sink),
     };
+    let content_type = match t.get("content_type") {
+        None => Some(JSON.to_string()),
+        Some(n) => n.non_empty_str(sink).and_then(|s| {
+            if reqwest::header::HeaderValue::from_str(s).is_ok() {
+                Some(s.to_string())
+            } else {
+                n.error(sink, "content_type is not a valid header value");
+                None
+            }
+        }),
+    };
+    let body = match (t.get("body"), &content_type) {
+        (None, _) => Some(None),
+        (Some(n), Some(ct)) => chat::template(&n, ct, sink).map(Some),
+        (Some(n), None) => n.str(sink).map(|s| Some(s.to_string())),
+    };
     let timeout = timeout(t, sink, 10);
     Some(WebhookNotifier {
         url: url?,
         secret: secret?,
         headers: headers?,
+        body: body?,
+        content_type: content_type?,
         timeout: timeout?,
     })
 }
+
+/// The webhook's default `content_type`.
+const JSON: &str = "application/json";
 
 /// `routing_key` is a secret: its errors never quote it.
 fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
@@ -285,11 +326,11 @@ fn command(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<NotifierCo
     })
 }
 
-/// `[people.NAME] notify = [{ via, to }]`. `kinds` maps each declared notifier to its type
-/// (when known), for the `via` cross-reference and the email `to` rule.
+/// `[people.NAME] notify = [{ via, to }]`. `declared.notifiers` maps each declared notifier
+/// to its type (when known), for the `via` cross-reference and the `to` rules.
 pub fn people(
     node: Option<&Node<'_>>,
-    kinds: &BTreeMap<String, Option<String>>,
+    declared: &Declared,
     sink: &mut Sink,
 ) -> BTreeMap<String, Person> {
     let mut out = BTreeMap::new();
@@ -303,7 +344,7 @@ pub fn people(
                 n.error(sink, "must list at least one way to reach this person");
                 return None;
             }
-            let methods: Vec<_> = items.iter().map(|i| contact(i, kinds, sink)).collect();
+            let methods: Vec<_> = items.iter().map(|i| contact(i, declared, sink)).collect();
             methods.into_iter().collect::<Option<Vec<_>>>()
         });
         t.finish(sink);
@@ -314,11 +355,8 @@ pub fn people(
     out
 }
 
-fn contact(
-    node: &Node<'_>,
-    kinds: &BTreeMap<String, Option<String>>,
-    sink: &mut Sink,
-) -> Option<ContactMethod> {
+fn contact(node: &Node<'_>, declared: &Declared, sink: &mut Sink) -> Option<ContactMethod> {
+    let kinds = &declared.notifiers;
     let mut t = node.table(sink)?;
     let via = t.required(sink, "via");
     let to = t.get("to");
@@ -348,6 +386,29 @@ fn contact(
             return None;
         }
         return Some(ContactMethod { via, to: to_str });
+    }
+    if declared.needs_to.contains(&via) && to_str.as_deref().is_none_or(str::is_empty) {
+        let form = kind
+            .as_deref()
+            .and_then(ChatKind::from_type)
+            .map_or("", ChatKind::to_form);
+        sink.error(
+            span,
+            format!("{path}.to"),
+            format!(
+                "missing required key `to`: notifier {via:?} needs a recipient ({form}) and \
+                 has no `to` of its own"
+            ),
+        );
+        return None;
+    }
+    if let (Some(kind), Some(to_str), Some(n)) =
+        (kind.as_deref().and_then(ChatKind::from_type), &to_str, &to)
+    {
+        if let Err(e) = chat::recipient(kind, to_str) {
+            n.error(sink, e);
+            return None;
+        }
     }
     Some(ContactMethod {
         via,

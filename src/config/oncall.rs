@@ -18,6 +18,9 @@ use super::window::parse_window;
 pub struct Declared {
     /// Notifier name -> its `type` when it is a string.
     pub notifiers: BTreeMap<String, Option<String>>,
+    /// Notifiers whose service needs a recipient (telegram, pushover, matrix) and that have
+    /// no `to` of their own: a person's contact must give one, a `notifier:` target cannot.
+    pub needs_to: BTreeSet<String>,
     pub people: BTreeSet<String>,
     pub periods: BTreeSet<String>,
     pub schedules: BTreeSet<String>,
@@ -259,6 +262,16 @@ fn target(node: &Node<'_>, known: &Declared, sink: &mut Sink) -> Option<Target> 
         let (kind, name) = s.split_once(':').unwrap_or(("", s));
         node.error(sink, format!("unknown {kind} {name:?}"));
         return None;
+    }
+    if let Target::Notifier(n) = &target {
+        if known.needs_to.contains(n) {
+            let msg = format!(
+                "notifier {n:?} needs a recipient and has no `to` of its own: set `to` on \
+                 [notifiers.{n}], or page a person who has one"
+            );
+            node.error(sink, msg);
+            return None;
+        }
     }
     Some(target)
 }

@@ -216,6 +216,8 @@ pub enum NotifierConfig {
     Webhook(WebhookNotifier),
     PagerDuty(PagerDutyNotifier),
     Alertmanager(AlertmanagerNotifier),
+    /// `slack`, `discord`, `teams`, `telegram`, `ntfy`, `pushover`, `matrix`.
+    Chat(ChatNotifier),
     /// argv; the page JSON on stdin, the recipient's `to` in `$ONCALLD_TO`.
     Command {
         command: Vec<String>,
@@ -240,6 +242,108 @@ pub struct WebhookNotifier {
     pub url: String,
     pub secret: Option<String>,
     pub headers: BTreeMap<String, String>,
+    /// A minijinja template over the page's fields, rendered instead of the SPEC §5 JSON;
+    /// values are JSON-escaped when `content_type` is JSON. Checked at load.
+    pub body: Option<String>,
+    /// `Content-Type` of the body; default `application/json`.
+    pub content_type: String,
+    pub timeout: Duration,
+}
+
+/// Which chat service a [`ChatNotifier`] speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChatKind {
+    Slack,
+    Discord,
+    Teams,
+    Telegram,
+    Ntfy,
+    Pushover,
+    Matrix,
+}
+
+impl ChatKind {
+    pub const ALL: [ChatKind; 7] = [
+        ChatKind::Slack,
+        ChatKind::Discord,
+        ChatKind::Teams,
+        ChatKind::Telegram,
+        ChatKind::Ntfy,
+        ChatKind::Pushover,
+        ChatKind::Matrix,
+    ];
+
+    /// As written in `type = "..."`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatKind::Slack => "slack",
+            ChatKind::Discord => "discord",
+            ChatKind::Teams => "teams",
+            ChatKind::Telegram => "telegram",
+            ChatKind::Ntfy => "ntfy",
+            ChatKind::Pushover => "pushover",
+            ChatKind::Matrix => "matrix",
+        }
+    }
+
+    pub fn from_type(s: &str) -> Option<ChatKind> {
+        ChatKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The public API base when `url` is not set; `None` when `url` is required.
+    pub fn default_url(self) -> Option<&'static str> {
+        match self {
+            ChatKind::Telegram => Some("https://api.telegram.org"),
+            ChatKind::Pushover => Some("https://api.pushover.net"),
+            _ => None,
+        }
+    }
+
+    /// The secret's key and whether it is required.
+    pub fn secret_key(self) -> Option<(&'static str, bool)> {
+        match self {
+            ChatKind::Telegram => Some(("bot_token", true)),
+            ChatKind::Ntfy => Some(("token", false)),
+            ChatKind::Pushover => Some(("token", true)),
+            ChatKind::Matrix => Some(("access_token", true)),
+            ChatKind::Slack | ChatKind::Discord | ChatKind::Teams => None,
+        }
+    }
+
+    /// Whether pages need a recipient (`to`): the chat, user key or room.
+    pub fn needs_to(self) -> bool {
+        matches!(
+            self,
+            ChatKind::Telegram | ChatKind::Pushover | ChatKind::Matrix
+        )
+    }
+
+    /// What a `to` looks like, for error messages.
+    pub fn to_form(self) -> &'static str {
+        match self {
+            ChatKind::Telegram => "a chat id such as -1001234567890 or @channelname",
+            ChatKind::Pushover => "a 30-character user or group key",
+            ChatKind::Matrix => "a room id such as !abcdef:example.org",
+            _ => "nothing",
+        }
+    }
+}
+
+/// A chat preset (`type = "slack"` etc.). `Debug` never shows the secret, and shows only
+/// the host of the URL (a Slack, Discord or Teams webhook URL is itself the secret).
+#[derive(Clone)]
+pub struct ChatNotifier {
+    pub kind: ChatKind,
+    /// Webhook URL (slack, discord, teams), topic URL (ntfy), homeserver (matrix), API base
+    /// (telegram, pushover; default the public service).
+    pub url: String,
+    /// `bot_token` (telegram), `token` (ntfy, pushover), `access_token` (matrix).
+    pub secret: Option<String>,
+    /// The recipient for pages without a person's `to` (`notifier:` targets, test pages).
+    pub to: Option<String>,
+    /// Pushover emergency pages: how often Pushover repeats the alert, and for how long.
+    pub retry: Duration,
+    pub expire: Duration,
     pub timeout: Duration,
 }
 
@@ -385,6 +489,26 @@ impl std::fmt::Debug for WebhookNotifier {
             .field("url", &redact_urls(&self.url))
             .field("secret", &masked(&self.secret))
             .field("headers", &masked_headers(&self.headers))
+            .field("body", &self.body)
+            .field("content_type", &self.content_type)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ChatNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let host = reqwest::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default();
+        f.debug_struct("ChatNotifier")
+            .field("kind", &self.kind)
+            .field("url", &format!("<{host}/{}>", crate::redact::MASK))
+            .field("secret", &masked(&self.secret))
+            .field("to", &self.to)
+            .field("retry", &self.retry)
+            .field("expire", &self.expire)
             .field("timeout", &self.timeout)
             .finish()
     }

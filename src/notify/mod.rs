@@ -8,12 +8,14 @@
 pub mod alertmanager;
 pub mod alertmanager_alerts;
 mod backoff;
+pub mod chat;
 pub mod command;
 pub mod console;
 pub mod email;
 pub mod pagerduty;
 pub mod payload;
 pub mod stage;
+pub mod template;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -190,6 +192,7 @@ fn build_one(
             c,
             &config.daemon.instance,
         )?),
+        NotifierConfig::Chat(c) => Arc::new(chat::ChatNotifier::new(c)?),
         NotifierConfig::Command { command, timeout } => {
             Arc::new(command::CommandNotifier::new(command.clone(), *timeout)?)
         }

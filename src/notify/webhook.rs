@@ -22,6 +22,9 @@ pub struct WebhookNotifier {
     client: reqwest::Client,
     url: reqwest::Url,
     secret: Option<Vec<u8>>,
+    /// `body` template and `content_type` (the SPEC §5 JSON when there is no template).
+    template: Option<String>,
+    content_type: HeaderValue,
     timeout: Duration,
 }
 
@@ -42,10 +45,17 @@ impl WebhookNotifier {
             headers.insert(name, value);
         }
         let client = super::http_client(config.timeout, headers)?;
+        let content_type = HeaderValue::from_str(&config.content_type)
+            .map_err(|e| format!("invalid content_type: {e}"))?;
+        if let Some(t) = &config.body {
+            super::template::check(t, &config.content_type).map_err(|e| e.message)?;
+        }
         Ok(WebhookNotifier {
             client,
             url,
             secret: config.secret.as_ref().map(|s| s.as_bytes().to_vec()),
+            template: config.body.clone(),
+            content_type,
             timeout: config.timeout,
         })
     }
@@ -54,12 +64,11 @@ impl WebhookNotifier {
 impl Notifier for WebhookNotifier {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a> {
         Box::pin(async move {
-            let body = serde_json::to_vec(&webhook_body(page))
-                .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}")))?;
+            let body = self.body(page)?;
             let mut request = self
                 .client
                 .post(self.url.clone())
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_TYPE, self.content_type.clone())
                 .header(IDEMPOTENCY_HEADER, page.key.as_str());
             if let Some(secret) = &self.secret {
                 request = request.header(SIGNATURE_HEADER, signature(secret, &body));
@@ -85,6 +94,22 @@ impl Notifier for WebhookNotifier {
                 Err(e) => Err(with_excerpt(e, &body_excerpt(response).await)),
             }
         })
+    }
+}
+
+impl WebhookNotifier {
+    /// The template's rendering, or the SPEC §5 JSON.
+    fn body(&self, page: &Page) -> Result<Vec<u8>, NotifyError> {
+        match &self.template {
+            Some(t) => {
+                let ct = self.content_type.to_str().unwrap_or("application/json");
+                super::template::render(t, page, ct)
+                    .map(String::into_bytes)
+                    .map_err(|e| NotifyError::permanent(e.message))
+            }
+            None => serde_json::to_vec(&webhook_body(page))
+                .map_err(|e| NotifyError::permanent(format!("cannot encode the page: {e}"))),
+        }
     }
 }
 
