@@ -1,7 +1,9 @@
-//! The scheduler: one tokio task per check, each sleeping until its next due time, then
+//! The scheduler: one tokio task per probed check, each sleeping until its next due time, then
 //! running its probe (bounded by the check's `timeout`) and feeding the result to the check's
 //! [`CheckTracker`]. Every result goes out on a channel as a [`CheckReport`]; what happens
-//! next (logging, incidents, storage) is the receiver's business.
+//! next (logging, incidents, storage) is the receiver's business. Heartbeat checks have no
+//! task: they go on the [`Board`] (one table), whose one timer task the scheduler runs and
+//! whose reports go out on the same channel.
 //!
 //! - Interval while UP or DOWN, `retry_interval` while FAILING (Nagios soft state).
 //! - First runs are spread over the interval by a hash of the check's name, so a restart does
