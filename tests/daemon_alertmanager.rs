@@ -194,3 +194,53 @@ fn alertmanager_down_the_page_is_retried_and_delivered_when_it_is_back() {
     assert!(names.contains(&"oncalld_test".to_string()), "{names:?}");
     assert!(names.contains(&"web".to_string()), "{names:?}");
 }
+
+/// An open incident's alert is kept alive across a daemon restart: the notifier's re-send set
+/// is rebuilt from the store at start (the latest page of each open incident) and re-sent at
+/// once, with no new page. Without that, Alertmanager would time the alert out (4 × resend).
+#[test]
+fn open_incidents_alerts_are_re_sent_after_a_restart() {
+    let hook = Receiver::start();
+    let mut am = Peer::planned();
+    am.start(&hook.url(), &[]);
+    let target = Target::start();
+    // 1 minute: no re-send before the restart, so a changed end can only come from the start.
+    let mut d = Daemon::start(&config(&target.url(), &[am.url()], "1m"));
+    target.set_status(503);
+    assert_eq!(wait_incident(&d), 1);
+    d.wait_for("the page delivered", Duration::from_secs(10), || {
+        delivered(&d).then_some(())
+    });
+    let ends = |am: &Peer| am.alerts().first().map(|a| a["endsAt"].to_string());
+    let before = wait("the alert in Alertmanager", Duration::from_secs(5), || {
+        ends(&am)
+    });
+
+    d.stop();
+    // Alertmanager's times are in milliseconds: the re-send must land on a later one.
+    std::thread::sleep(Duration::from_millis(20));
+    let restarted = Instant::now();
+    d.spawn();
+    let after = wait(
+        "the re-send after the restart",
+        Duration::from_secs(10),
+        || ends(&am).filter(|e| *e != before),
+    );
+    assert!(after > before, "{before} → {after}");
+    let secs = restarted.elapsed().as_secs_f64();
+    let alerts = am.alerts();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["status"]["state"], "active");
+    assert_eq!(alerts[0]["annotations"]["incident"], "1");
+    // No page was made for it: the incident has its one delivered page.
+    assert_eq!(
+        messages(&d, 1, "delivery")
+            .iter()
+            .filter(|m| m.ends_with("delivered"))
+            .count(),
+        1
+    );
+    assert!(d.log_text().contains("alerts of open incidents restored"));
+    println!("alert re-sent {secs:.2}s after the restart");
+    d.stop();
+}

@@ -5,6 +5,8 @@
 mod daemon_support;
 #[path = "daemon_support/hook.rs"]
 mod hook;
+#[path = "daemon_support/small_disk.rs"]
+mod small_disk;
 mod support;
 
 use std::process::Command;
@@ -12,6 +14,7 @@ use std::time::Duration;
 
 use daemon_support::{Daemon, alice_then_bob_via_webhook};
 use hook::Hook;
+use small_disk::SmallDisk;
 
 const TOKEN: &str = "am-s3cr3t-token-0123456789";
 
@@ -72,7 +75,15 @@ fn open_incidents(d: &Daemon) -> Vec<serde_json::Value> {
 }
 
 fn start(hook: &Hook) -> (Daemon, u16) {
-    let mut d = Daemon::unstarted(&config(&hook.url()), "UTC");
+    let (mut d, port) = prepare(hook);
+    let log = std::fs::File::create(&d.log).unwrap();
+    d.spawn_with(log.into(), "debug");
+    (d, port)
+}
+
+/// The files of [`start`], not started.
+fn prepare(hook: &Hook) -> (Daemon, u16) {
+    let d = Daemon::unstarted(&config(&hook.url()), "UTC");
     let port = support::free_port();
     let file = std::fs::read_to_string(&d.config).unwrap();
     let file = file.replacen(
@@ -81,8 +92,6 @@ fn start(hook: &Hook) -> (Daemon, u16) {
         1,
     );
     std::fs::write(&d.config, file).unwrap();
-    let log = std::fs::File::create(&d.log).unwrap();
-    d.spawn_with(log.into(), "debug");
     (d, port)
 }
 
@@ -192,5 +201,45 @@ fn bad_requests_are_refused_and_store_nothing() {
     // The daemon still works after all that.
     assert_eq!(post(&url, Some(TOKEN), &good), "200");
     assert_eq!(open_incidents(&d).len(), 1);
+    d.stop();
+}
+
+/// The state dir on a real 4 MiB tmpfs, filled: the step cannot be saved, so the answer is 503
+/// (Alertmanager retries) and nothing happened; once there is room, the retry lands once.
+#[test]
+fn store_not_durable_answers_503_and_the_retry_lands() {
+    let hook = Hook::start();
+    let (mut d, port) = prepare(&hook);
+    let Some(disk) = SmallDisk::mount(&d.state, "4m") else {
+        println!("SKIPPED: cannot mount a tmpfs here (not root?); the 503 path was not run");
+        return;
+    };
+    d.spawn_with(std::fs::File::create(&d.log).unwrap().into(), "debug");
+    let url = format!("http://127.0.0.1:{port}/v1/alertmanager/prom");
+    disk.fill();
+
+    assert_eq!(
+        post(&url, Some(TOKEN), &payload("firing", "f00d", "db")),
+        "503"
+    );
+    assert!(open_incidents(&d).is_empty(), "not saved, not applied");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(hook.pages().is_empty(), "{:?}", hook.pages());
+
+    disk.free();
+    // Alertmanager's retry of the same notification.
+    let code = d.wait_for("a 200 once there is room", Duration::from_secs(10), || {
+        let c = post(&url, Some(TOKEN), &payload("firing", "f00d", "db"));
+        (c == "200").then_some(c)
+    });
+    assert_eq!(code, "200");
+    let open = open_incidents(&d);
+    assert_eq!(open.len(), 1, "{open:?}");
+    let id = open[0]["id"].as_u64().unwrap();
+    d.wait_for("the page", Duration::from_secs(5), || {
+        (!hook.of(id, "triggered").is_empty()).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(hook.pages().len(), 1, "paged once: {:?}", hook.pages());
     d.stop();
 }

@@ -239,3 +239,43 @@ fn passwords_in_alert_urls_are_starred() {
         assert!(!text.contains("hunter2"), "{text}");
     }
 }
+
+/// `changes_nothing` (what lets the daemon answer Alertmanager's repeats without a step) is
+/// true exactly when handling the input would give no action.
+#[test]
+fn changes_nothing_exactly_for_repeats_with_nothing_due() {
+    let mut sim = Sim::new(cfg().build());
+    let both = || vec![alert("aa", true, "db"), alert("bb", true, "web")];
+    assert!(!sim.engine.changes_nothing(&alerts(both()), at(0)));
+    assert!(!sim.at(at(0), alerts(both())).is_empty());
+
+    // Repeats of open alerts, a resolve of an unknown one, an unknown source: nothing.
+    let cases = [
+        alerts(both()),
+        alerts(vec![alert("bb", true, "web")]),
+        alerts(vec![alert("zz", false, "db"), alert("aa", true, "db")]),
+        Input::Alerts {
+            source: "nope".into(),
+            alerts: vec![alert("new", true, "db")],
+        },
+    ];
+    for input in cases {
+        assert!(sim.engine.changes_nothing(&input, at(1)), "{input:?}");
+        assert!(sim.at(at(1), input).is_empty());
+    }
+    // One new or one resolved alert among repeats: a step.
+    let mixed = [
+        alerts(vec![alert("aa", true, "db"), alert("cc", true, "db")]),
+        alerts(vec![alert("aa", true, "db"), alert("bb", false, "web")]),
+    ];
+    for input in mixed {
+        assert!(!sim.engine.changes_nothing(&input, at(1)), "{input:?}");
+    }
+    // A repeat while an escalation is due: the step fires it.
+    let repeat = alerts(vec![alert("aa", true, "db")]);
+    assert!(!sim.engine.changes_nothing(&repeat, at(20)));
+    let fired = sim.engine.handle(repeat, at(20)).unwrap();
+    assert!(!fired.is_empty(), "the escalations due at 15 min");
+    // Other inputs are never answered without a step.
+    assert!(!sim.engine.changes_nothing(&Input::Tick, at(21)));
+}

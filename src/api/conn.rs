@@ -167,6 +167,11 @@ impl Ctx {
         let deadline = self.ready_at() + self.options.request_timeout;
         let (parts, body) = req.into_parts();
         let (limit, oversized) = self.body_rule(parts.uri.path());
+        if oversized == Oversized::Refuse && waits_to_send_more_than(&parts.headers, limit) {
+            // Refused before the client sends a byte of it (no `100 Continue`): nothing is in
+            // flight to be reset, the client reads its 413 whatever the body's size.
+            return closing(too_large(limit));
+        }
         let (bytes, cut) = match read_body(body, deadline, limit, oversized).await {
             Ok(b) => b,
             Err(late) if late.status == 408 => return closing(late),
@@ -260,6 +265,20 @@ async fn read_body(
             "the request was not received in time: send the head and body together",
         )),
     }
+}
+
+/// A request that waits for `100 Continue` before sending a body it declares longer than
+/// `limit`.
+fn waits_to_send_more_than(headers: &header::HeaderMap, limit: usize) -> bool {
+    let expects = headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    expects && declared.is_some_and(|n| n > limit as u64)
 }
 
 /// How much of an over-long body is read (and dropped) so the client gets its 413.

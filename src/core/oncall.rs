@@ -109,7 +109,10 @@ fn shift_index(schedule: &Schedule, local: DateTime, at: Timestamp) -> Option<u6
 
 /// The instant of the handover `days` local days after `start`, at `start`'s wall-clock time.
 fn handover(tz: &TimeZone, start: DateTime, days: i64) -> Timestamp {
-    let date = start.date().checked_add(jiff::Span::new().days(days));
+    // `Span::days` panics past ±7,304,484 days (a far-off `start` in a mutated file): try_.
+    let date = jiff::Span::new()
+        .try_days(days)
+        .and_then(|span| start.date().checked_add(span));
     match date {
         Ok(d) => local_instant(tz, d.to_datetime(start.time())),
         Err(_) if days < 0 => Timestamp::MIN,
@@ -247,6 +250,15 @@ mod tests {
                 .get_days() as i64;
             assert_eq!(epoch_day(date), jiff_days, "{date}");
         }
+    }
+
+    #[test]
+    fn handover_out_of_jiff_range_is_a_bound_not_a_panic() {
+        let start = civil::date(2026, 1, 5).at(9, 0, 0, 0);
+        let tz = TimeZone::UTC;
+        assert_eq!(handover(&tz, start, 8_000_000), Timestamp::MAX);
+        assert_eq!(handover(&tz, start, -8_000_000), Timestamp::MIN);
+        assert_eq!(handover(&tz, start, 0).to_string(), "2026-01-05T09:00:00Z");
     }
 
     #[test]

@@ -128,6 +128,13 @@ impl EngineTask {
                             self.reload(config, notifiers, &mut step);
                             step.reload_replies.push(reply);
                         }
+                        // A repeat of open alerts: answered at once, no step (nothing to
+                        // roll back, commit or publish).
+                        Request::Input { input, reply }
+                            if self.engine.changes_nothing(&input, Timestamp::now()) =>
+                        {
+                            let _ = reply.send(Ok(Vec::new()));
+                        }
                         Request::Input { input, reply } => {
                             before = Some(self.engine.clone());
                             self.command(input, reply, &mut step);

@@ -119,6 +119,27 @@ fn log_warnings(warnings: &[config::ConfigError]) {
     }
 }
 
+/// The latest page (test pages aside) of each open incident by each notifier: what notifiers
+/// that keep per-incident state rebuild it from at start ([`Notifiers::restore`]).
+fn latest_pages(
+    store: &Store,
+    open: &[crate::core::model::Incident],
+) -> Result<Vec<crate::core::model::Page>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    for incident in open {
+        let mut last: std::collections::BTreeMap<String, crate::core::model::Page> =
+            std::collections::BTreeMap::new();
+        // Oldest first: a later page of the same notifier replaces an earlier one.
+        for r in store.pages_for(incident.id)? {
+            if r.page.event != crate::core::model::PageEvent::Test {
+                last.insert(r.page.notifier.clone(), r.page);
+            }
+        }
+        out.extend(last.into_values());
+    }
+    Ok(out)
+}
+
 /// The `STATUS=` line `systemctl status oncalld` shows while the daemon runs.
 fn serving_status(config: &Config) -> String {
     format!("Running {} check(s)", config.checks.len())
@@ -158,9 +179,11 @@ pub async fn run_until(
     let side = Store::open(&state_dir).map_err(store_err)?;
 
     let now = Timestamp::now();
+    let open = store.open_incidents().map_err(store_err)?;
+    let open_pages = latest_pages(&store, &open).map_err(store_err)?;
     let engine = Engine::restore(
         config.clone(),
-        store.open_incidents().map_err(store_err)?,
+        open,
         store.active_silences(now).map_err(store_err)?,
         store.next_incident_id().map_err(store_err)?,
         store.next_silence_id().map_err(store_err)?,
@@ -171,6 +194,7 @@ pub async fn run_until(
 
     let notifiers = Notifiers::build(&config)
         .map_err(|e| StartError::Notifiers(notifier_errors(e).join("; ")))?;
+    notifiers.restore(open_pages);
     let side = Arc::new(Mutex::new(side));
     // From here on every write goes through the writer thread.
     let writer = Writer::start(store);

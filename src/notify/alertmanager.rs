@@ -12,7 +12,8 @@
 //!   its first page and that ends when the notifier is dropped. A reload builds a new
 //!   notifier of the same name: it takes over the alerts of the one it replaces (and starts
 //!   re-sending them at once), so a reload does not let Alertmanager time them out. A restart
-//!   starts empty: an open incident's alert is re-sent again from its next page.
+//!   rebuilds them from the store ([`Notifier::restore`]: the latest page of each incident
+//!   still open) and re-sends them at the first tick.
 //! - A test page posts an alert of its own (`alertname = "oncalld_test"` with an `instance`
 //!   label), not re-sent: Alertmanager resolves it after 4 × resend.
 //! - A round is delivered when at least one peer answers 2xx. Every peer failing is retried,
@@ -182,6 +183,33 @@ impl Notifier for AlertmanagerNotifier {
             };
             inner.post(&Value::Array(vec![item])).await
         })
+    }
+
+    fn restore(&self, open: &[Page]) {
+        let now = Timestamp::now();
+        let restored = match self.inner.tracker.lock() {
+            Ok(mut tracker) => {
+                for page in open
+                    .iter()
+                    .filter(|p| !matches!(p.event, PageEvent::Test | PageEvent::Resolved))
+                {
+                    tracker.restore(
+                        page.incident,
+                        incident_alert(page, &self.inner.context),
+                        now,
+                    );
+                }
+                tracker.len()
+            }
+            Err(_) => return,
+        };
+        if restored > 0 {
+            tracing::info!(
+                alerts = restored,
+                "alertmanager: alerts of open incidents restored; re-sent now"
+            );
+            self.start_task();
+        }
     }
 }
 

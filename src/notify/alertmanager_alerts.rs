@@ -119,6 +119,27 @@ impl Tracker {
         entry.body(now, self.resend)
     }
 
+    /// The alert of an incident still open when the daemon started (its latest page, from the
+    /// store): kept alive from now on, and due at once (its last post is as old as the daemon's
+    /// downtime, so Alertmanager may be about to time it out). Nothing to post now.
+    pub fn restore(&mut self, incident: IncidentId, alert: Alert, now: Timestamp) {
+        if self.by_incident.contains_key(&incident) || self.by_incident.len() >= MAX_TRACKED {
+            return;
+        }
+        let last_sent = SignedDuration::try_from(self.resend)
+            .ok()
+            .and_then(|d| now.checked_sub(d).ok())
+            .unwrap_or(Timestamp::MIN);
+        self.by_incident.insert(
+            incident,
+            Tracked {
+                alert,
+                resolved_at: None,
+                last_sent,
+            },
+        );
+    }
+
     /// The alerts due to be posted again at `now` (marked as sent); resolved alerts older than
     /// [`RESOLVED_FOR`] are forgotten.
     pub fn due(&mut self, now: Timestamp) -> Vec<Value> {

@@ -258,3 +258,46 @@ async fn a_reload_takes_over_the_alerts_and_the_replaced_task_ends() {
     let third = AlertmanagerNotifier::new(name, &config, "h1").unwrap();
     assert_eq!(third.tracked(), 0);
 }
+
+#[test]
+fn a_restored_alert_is_due_at_once_then_every_resend_and_a_known_one_is_kept() {
+    let mut t = Tracker::new(secs(60));
+    let start = at("2026-11-26T08:00:00Z");
+    t.restore(
+        17,
+        incident_alert(&page(PageEvent::Acknowledged, 17, "HTTP 500"), &ctx()),
+        start,
+    );
+    let due = t.due(start);
+    assert_eq!(due.len(), 1, "due at the first tick");
+    assert_eq!(due[0]["endsAt"], "2026-11-26T08:04:00.000Z");
+    assert_eq!(
+        due[0]["startsAt"], "2026-11-25T21:00:00.000Z",
+        "the incident's opening"
+    );
+    assert!(t.due(at("2026-11-26T08:00:59Z")).is_empty());
+    assert_eq!(t.due(at("2026-11-26T08:01:00Z")).len(), 1);
+
+    // Restoring an incident already tracked (a page came first) changes nothing.
+    let later = at("2026-11-26T08:01:10Z");
+    t.record(
+        18,
+        incident_alert(&page(PageEvent::Triggered, 18, "x"), &ctx()),
+        true,
+        later,
+    );
+    t.restore(
+        18,
+        incident_alert(&page(PageEvent::Triggered, 18, "x"), &ctx()),
+        later,
+    );
+    let due = t.due(at("2026-11-26T08:02:10Z"));
+    let resolved: Vec<_> = due
+        .iter()
+        .filter(|b| b["annotations"]["incident"] == "18")
+        .collect();
+    assert_eq!(
+        resolved[0]["endsAt"], "2026-11-26T08:01:10.000Z",
+        "still resolved"
+    );
+}

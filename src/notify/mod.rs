@@ -98,6 +98,11 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), NotifyError>> +
 /// their configured timeout, and classify failures as retryable or permanent.
 pub trait Notifier: Send + Sync {
     fn send<'a>(&'a self, page: &'a Page) -> SendFuture<'a>;
+
+    /// At start: the latest page this notifier was given for each incident still open (none
+    /// resolved, none a test page). A notifier that keeps per-incident state outside the store
+    /// (the alertmanager notifier's re-sends) rebuilds it from them; the others need nothing.
+    fn restore(&self, _open: &[Page]) {}
 }
 
 /// The HTTP client every HTTP notifier uses: our User-Agent, the notifier's `timeout` for the
@@ -162,6 +167,20 @@ impl Notifiers {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
+    }
+
+    /// Hands each notifier its pages of [`Notifier::restore`] (pages of notifiers no longer
+    /// configured are left out).
+    pub fn restore(&self, open: Vec<Page>) {
+        let mut by_notifier: BTreeMap<String, Vec<Page>> = BTreeMap::new();
+        for p in open {
+            by_notifier.entry(p.notifier.clone()).or_default().push(p);
+        }
+        for (name, pages) in by_notifier {
+            if let Some(n) = self.by_name.get(&name) {
+                n.restore(&pages);
+            }
+        }
     }
 }
 

@@ -39,8 +39,13 @@ impl Peer {
     /// Starts it routing everything to `hook_url`, gossiping with `others` (cluster ports);
     /// no others: clustering off. Returns once it answers `/-/ready`.
     pub fn start(&mut self, hook_url: &str, others: &[u16]) {
+        self.start_with_config(&route_config(hook_url), others);
+    }
+
+    /// [`Peer::start`] with a whole `alertmanager.yml` of the test's (e.g. one of docs/fleet/).
+    pub fn start_with_config(&mut self, yaml: &str, others: &[u16]) {
         let config = self.dir.path().join("alertmanager.yml");
-        std::fs::write(&config, route_config(hook_url)).unwrap();
+        std::fs::write(&config, yaml).unwrap();
         let log = std::fs::File::create(self.log_path()).unwrap();
         let mut cmd = Command::new(BIN);
         cmd.arg(format!("--config.file={}", config.display()))
@@ -132,6 +137,77 @@ fn route_config(hook_url: &str) -> String {
          group_interval: 5s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    \
          webhook_configs:\n      - url: '{hook_url}'\n        send_resolved: true\n"
     )
+}
+
+/// Debian's `prometheus` (installed by .ci/setup).
+pub const PROMETHEUS_BIN: &str = "/usr/bin/prometheus";
+
+/// One Prometheus server on a loopback port with its TSDB in a temp dir; killed when dropped.
+pub struct Prometheus {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Prometheus {
+    /// Starts it on `config` (a prometheus.yml whose relative rule files are next to it);
+    /// returns once it answers `/-/ready`. Firing alerts are sent to Alertmanager again every
+    /// second (default 1 minute): an alert that fires at the first evaluation, before the
+    /// Alertmanagers are discovered, is otherwise dropped for a minute.
+    pub fn start(config: &std::path::Path) -> Prometheus {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(PROMETHEUS_BIN)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--rules.alert.resend-delay=1s")
+            .arg("--log.level=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("prometheus (see .ci/setup)");
+        let mut p = Prometheus { port, dir, child };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let ready = format!("http://127.0.0.1:{port}/-/ready");
+        while get(&ready).is_none_or(|(code, _)| code != 200) {
+            if let Ok(Some(status)) = p.child.try_wait() {
+                panic!("prometheus exited ({status}):\n{}", p.log_text());
+            }
+            assert!(Instant::now() < deadline, "not ready:\n{}", p.log_text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        p
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// The alerting rules' alerts it holds (`GET /api/v1/alerts`): name and state.
+    pub fn alerts(&self) -> Vec<(String, String)> {
+        get(&format!("http://127.0.0.1:{}/api/v1/alerts", self.port))
+            .and_then(|(_, v)| v["data"]["alerts"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .map(|a| {
+                let s = |v: &Value| v.as_str().unwrap_or("?").to_string();
+                (s(&a["labels"]["alertname"]), s(&a["state"]))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A blocking HTTP/1.0 GET of `http://127.0.0.1:PORT/path`: status and JSON body (Null if

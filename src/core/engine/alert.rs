@@ -90,6 +90,18 @@ impl Engine {
         }
     }
 
+    /// Whether every alert of a notification is a repeat (see [`Engine::changes_nothing`]).
+    pub(super) fn alerts_change_nothing(&self, source: &str, alerts: &[Alert]) -> bool {
+        if !self.config.sources.contains_key(source) {
+            return true;
+        }
+        let mut key = (source.to_string(), String::new());
+        alerts.iter().all(|a| {
+            key.1.clone_from(&a.fingerprint);
+            self.by_alert.contains_key(&key) == a.firing
+        })
+    }
+
     fn open_alert(&mut self, source: &str, alert: &Alert, now: Timestamp, out: &mut Vec<Action>) {
         let Some(config) = self.config.sources.get(source) else {
             return;

@@ -125,6 +125,19 @@ impl Engine {
         Ok(out)
     }
 
+    /// Whether `input` at `now` would change nothing and page nobody: nothing is due, and it
+    /// is a source's notification whose alerts are all repeats (firing with their incident
+    /// open, resolved with none) — what Alertmanager sends most. The daemon answers those
+    /// without a step (no rollback copy, no commit). Anything else: `false`.
+    pub fn changes_nothing(&self, input: &Input, now: Timestamp) -> bool {
+        match input {
+            Input::Alerts { source, alerts } => {
+                !self.is_due(now) && self.alerts_change_nothing(source, alerts)
+            }
+            _ => false,
+        }
+    }
+
     /// When the engine must next be handled (with [`Input::Tick`]): the earliest escalation,
     /// ack timeout or silence end. `None`: nothing is scheduled.
     pub fn next_deadline(&self) -> Option<Timestamp> {
