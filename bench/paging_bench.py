@@ -244,6 +244,92 @@ async def outage(binary, n=1000):
               f"p99 {pct(each, 99):.0f} ms, max {each[-1]:.0f} ms")
 
 
+def storm_config(state, sock, n, tport, hport):
+    """gw, n children behind it, n independent checks; two people; group_wait 10 s."""
+    out = [
+        "[daemon]", f'state_dir = "{state}"', f'socket = "{sock}"', 'time_zone = "UTC"', "",
+        "[notifiers.hook]", 'type = "webhook"', f'url = "http://127.0.0.1:{hport}/hook"',
+        'timeout = "10s"', "",
+        "[people.alice]", 'notify = [{ via = "hook", to = "alice" }]',
+        "[people.bob]", 'notify = [{ via = "hook", to = "bob" }]', "",
+        "[policies.default]", 'group_wait = "10s"', "[[policies.default.steps]]",
+        'notify = ["person:alice", "person:bob"]', 'escalate_after = "1h"', "",
+    ]
+    def check(name, path, deps):
+        return ["[[check]]", f'name = "{name}"', 'type = "http"',
+                f'url = "http://127.0.0.1:{tport}/c/{path}"', 'interval = "1s"',
+                "retries = 1", 'timeout = "5s"'] + (['depends_on = ["gw"]'] if deps else []) + [""]
+    out += check("gw", 0, False)
+    for i in range(1, n + 1):
+        out += check(f"child{i}", i, True)
+    for i in range(n + 1, 2 * n + 1):
+        out += check(f"solo{i}", i, False)
+    return "\n".join(out)
+
+
+def incident_count(state):
+    db = sqlite3.connect(f"file:{state}/oncalld.db?mode=ro", uri=True)
+    n = db.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    db.close()
+    return n
+
+
+async def storm(binary, n=1000):
+    """(c) gw dies, then its n children and n independent checks: pages per person."""
+    with tempfile.TemporaryDirectory() as dir:
+        target, receiver = Target(), Receiver(0.010)
+        tsrv = await asyncio.start_server(
+            lambda r, w: serve_http(r, w, target.on_request), "127.0.0.1", 0, backlog=4096)
+        hsrv = await asyncio.start_server(
+            lambda r, w: serve_http(r, w, receiver.on_request), "127.0.0.1", 0, backlog=4096)
+        tport, hport = tsrv.sockets[0].getsockname()[1], hsrv.sockets[0].getsockname()[1]
+        state, sock = os.path.join(dir, "state"), os.path.join(dir, "oncalld.sock")
+        path = os.path.join(dir, "checks.toml")
+        with open(path, "w") as f:
+            f.write(storm_config(state, sock, n, tport, hport))
+        log = open(os.path.join(dir, "daemon.log"), "w")
+        env = {**os.environ, "ONCALLD_LOG": "info", "NO_COLOR": "1"}
+        for k in ("NOTIFY_SOCKET", "STATE_DIRECTORY", "RUNTIME_DIRECTORY"):
+            env.pop(k, None)
+        proc = await asyncio.create_subprocess_exec(
+            binary, "run", "-c", path, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=log)
+        deadline = time.monotonic() + 90
+        while True:
+            s = await status(binary, sock) if os.path.exists(sock) else None
+            if s and len(s["checks"]) == 2 * n + 1 and all(c["state"] == "UP" for c in s["checks"]):
+                break
+            if proc.returncode is not None or time.monotonic() > deadline:
+                raise SystemExit(f"daemon not ready; see {log.name}")
+            await asyncio.sleep(0.2)
+        target.failing.add(0)
+        while incident_count(state) < 1:
+            await asyncio.sleep(0.02)
+        flip = time.time_ns()
+        target.failing.update(range(1, 2 * n + 1))
+        while incident_count(state) < 2 * n + 1:
+            await asyncio.sleep(0.02)
+        committed = (time.time_ns() - flip) / 1e9
+        # Every digest is out 10 s after the first page of the window; wait past that.
+        await asyncio.sleep(13)
+        await stop(proc, dir, "storm")
+        db = sqlite3.connect(f"file:{state}/oncalld.db?mode=ro", uri=True)
+        held = db.execute("SELECT count(*) FROM incidents WHERE escalation LIKE '%unreachable%'").fetchone()[0]
+        db.close()
+        per = {}
+        for _, page in receiver.pages:
+            per.setdefault(page["recipient"], []).append(page)
+        for who, pages in sorted(per.items()):
+            named = sum(len(p.get("incidents", [])) or 1 for p in pages)
+            kinds = ", ".join(p["text"][:60] for p in pages)
+            print(f"    {who}: {len(pages)} pages naming {named} incidents: {kinds}")
+        worst = max(len(p) for p in per.values())
+        print(f"(c) storm: gw + {n} children behind it + {n} independent checks, group_wait 10 s: "
+              f"{2 * n + 1} incidents committed {committed:.2f} s after the flip "
+              f"[target < 5 s]; {held} unreachable; at most {worst} pages per person "
+              f"(gw's page before the flip included) [target <= 2 after gw]")
+
+
 async def main():
     binary = sys.argv[1]
     which = sys.argv[2] if len(sys.argv) > 2 else "both"
@@ -253,6 +339,8 @@ async def main():
         await latency(binary, 200 // div)
     if which in ("outage", "both"):
         await outage(binary, 1000 // div)
+    if which == "storm":
+        await storm(binary, 1000 // div)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,8 @@ fn check(i: usize, url: String) -> CheckConfig {
         policy: "default".into(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 

@@ -200,6 +200,7 @@ fn page(id: u64, seq: u32, who: &str, event: PageEvent, check: &str, at: Timesta
         also_paged: Vec::new(),
         text: format!("TRIGGERED #{id} {check}: HTTP 500"),
         created_at: at,
+        digest: Vec::new(),
     }
 }
 

@@ -29,6 +29,8 @@ fn big_backend() -> std::sync::Arc<Recorder> {
             last_duration_ms: Some(12),
             last_at: Some(api_support::t0()),
             silenced: false,
+            unreachable: Vec::new(),
+            flapping: None,
             last_ping: None,
             expected_next: None,
         })

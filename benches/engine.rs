@@ -1,6 +1,9 @@
 //! Engine speed: check-state inputs per second with 10,000 checks and 1,000 open incidents,
 //! and "who is on call" for random instants of a year-long schedule with overrides.
 //!
+//! `engine_storm`: probe results (every result, as the daemon feeds them) with every check
+//! behind a parent and flap detection on (SPEC §12).
+//!
 //! Run with `cargo bench --bench engine`. Targets: >= 1,000,000 inputs/s on one core;
 //! < 10 µs per `who` query.
 
@@ -63,6 +66,7 @@ fn config() -> Arc<Config> {
     };
     let policy = Policy {
         repeat: 2,
+        group_wait: None,
         ack_timeout: Some(Duration::from_secs(1800)),
         steps: vec![
             Step {
@@ -114,6 +118,8 @@ fn check(i: usize) -> CheckConfig {
         policy: "default".into(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 
@@ -184,6 +190,77 @@ fn bench_inputs(c: &mut Criterion) {
     group.finish();
 }
 
+/// The storm config: every check behind one of 100 parents (`depends_on`), flap detection on.
+fn storm_config() -> Arc<Config> {
+    let mut cfg = (*config()).clone();
+    for (i, c) in cfg.checks.iter_mut().enumerate() {
+        if i >= 100 {
+            c.depends_on = vec![format!("check-{}", i % 100)];
+        }
+        c.flap = Some(oncalld::config::FlapThresholds::default());
+    }
+    Arc::new(cfg)
+}
+
+/// `n` probe results as the scheduler sends them: 1% failures (a soft UP -> FAILING, then
+/// back UP on the next result of that check), the rest OK without a change.
+fn probe_stream(n: usize) -> Vec<Input> {
+    let mut rng = fastrand::Rng::with_seed(13);
+    let failing = CheckState::Failing { attempt: 1 };
+    let mut pending: Vec<usize> = Vec::new();
+    (0..n)
+        .map(|k| {
+            if let Some(i) = pending.pop().filter(|_| k % 2 == 0) {
+                return probe(i, false, Some((failing, CheckState::Up)));
+            }
+            let i = rng.usize(..CHECKS);
+            if rng.u32(..100) == 0 {
+                pending.push(i);
+                probe(i, true, Some((CheckState::Up, failing)))
+            } else {
+                probe(i, false, None)
+            }
+        })
+        .collect()
+}
+
+fn probe(i: usize, failed: bool, t: Option<(CheckState, CheckState)>) -> Input {
+    Input::Probe {
+        check: format!("check-{i}"),
+        failed,
+        transition: t.map(|(from, to)| Transition { from, to }),
+        message: "HTTP 200 in 12 ms".into(),
+    }
+}
+
+fn bench_storm_inputs(c: &mut Criterion) {
+    let now: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+    let mut group = c.benchmark_group("engine_storm");
+    group.measurement_time(Duration::from_secs(4));
+    group.warm_up_time(Duration::from_secs(1));
+    group.sample_size(20);
+    const N: usize = 10_000;
+    group.throughput(Throughput::Elements(N as u64));
+    let mut engine = Engine::new(storm_config());
+    for i in 0..OPEN {
+        let input = transition(i, CheckState::Failing { attempt: 2 }, CheckState::Down);
+        engine.handle(input, now).unwrap();
+    }
+    let inputs = probe_stream(N);
+    group.bench_function("probe_results_deps_flap", |b| {
+        b.iter_batched(
+            || inputs.clone(),
+            |inputs| {
+                for input in inputs {
+                    black_box(engine.handle(input, now).unwrap());
+                }
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+}
+
 fn bench_who(c: &mut Criterion) {
     let cfg = config();
     let mut rng = fastrand::Rng::with_seed(11);
@@ -214,5 +291,5 @@ fn bench_who(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_inputs, bench_who);
+criterion_group!(benches, bench_inputs, bench_storm_inputs, bench_who);
 criterion_main!(benches);

@@ -33,6 +33,7 @@ fn report_year(c: &mut Criterion) {
         checks: &data.checks,
         person_zones: &data.person_zones,
         default_zone: &zone,
+        unreachable: &[],
     };
     c.bench_function("report 100k incidents", |b| {
         b.iter(|| stats::report(black_box(&input)))

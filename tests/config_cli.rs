@@ -37,7 +37,7 @@ fn valid_file_prints_one_summary_line_and_exits_0() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 7, "{stderr}");
     assert!(
-        lines[0].starts_with("checks.example.toml:60:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
+        lines[0].starts_with("checks.example.toml:65:1: warning: check[0].policy: check \"root-disk\": its policy \"default\" reaches only console notifiers (log)"),
         "{stderr}"
     );
     assert_eq!(lines[6], "6 warnings");

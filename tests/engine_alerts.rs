@@ -39,6 +39,7 @@ fn cfg() -> Cfg {
                 matchers: labels(&[("team", "db")]),
                 policy: "db-oncall".into(),
             }],
+            depends_on: Vec::new(),
         },
     );
     c
@@ -278,4 +279,22 @@ fn changes_nothing_exactly_for_repeats_with_nothing_due() {
     assert!(!fired.is_empty(), "the escalations due at 15 min");
     // Other inputs are never answered without a step.
     assert!(!sim.engine.changes_nothing(&Input::Tick, at(21)));
+}
+
+#[test]
+fn a_source_behind_a_down_check_is_unreachable_until_it_is_up() {
+    let mut c = cfg().check("gw", "default");
+    c.0.sources.get_mut("prom").unwrap().depends_on = vec!["gw".into()];
+    let mut sim = Sim::new(c.build());
+    let a = sim.at(at(0), down("gw", "timeout"));
+    assert_eq!(pages(&a).len(), 1);
+    let a = sim.at(at(1), alerts(vec![alert("fp1", true, "web")]));
+    assert!(pages(&a).is_empty(), "held: gw is DOWN");
+    assert!(kinds(&a).contains(&EventKind::Unreachable));
+    let a = sim.at(at(2), up("gw", "ok"));
+    let checks: Vec<_> = pages(&a).iter().map(|p| p.check.clone()).collect();
+    assert!(
+        checks.contains(&"prom/HighLatency".to_string()),
+        "{checks:?}"
+    );
 }

@@ -174,6 +174,7 @@ fn stale_and_orphaned_outbox_pages_are_recorded_not_sent() {
         also_paged: vec![],
         text: format!("TRIGGERED #{n} web: HTTP 503"),
         created_at,
+        digest: Vec::new(),
     };
     let stale = page(1, "hook", now.checked_sub(25.hours()).unwrap());
     let orphan = page(2, "gone", now.checked_sub(1.minute()).unwrap());

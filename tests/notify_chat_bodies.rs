@@ -35,6 +35,7 @@ fn send(n: &ChatNotifier, event: PageEvent, to: Option<&str>, summary: Option<&s
         PageEvent::Escalated => 2,
         PageEvent::Acknowledged => 3,
         PageEvent::Resolved => 4,
+        PageEvent::Flapping => 5,
     };
     let mut p: Page = page(event, 17, seq, "alice", "chat");
     p.to = to.map(str::to_string);

@@ -220,6 +220,7 @@ fn synthetic_year_adds_up() {
         checks: &data.checks,
         person_zones: &data.person_zones,
         default_zone: &TimeZone::UTC,
+        unreachable: &[],
     });
     let sum = |f: fn(&stats::Figures) -> u64| r.checks.iter().map(|c| f(&c.figures)).sum::<u64>();
     assert_eq!(sum(|f| f.incidents), r.total.incidents);

@@ -56,6 +56,30 @@ fn availability_with_down_across_the_window_start_and_silenced_down_time() {
 }
 
 #[test]
+fn unreachable_down_time_counts_down_and_is_shown_apart() {
+    let mut d = ReportData::new("2026-11-01T00:00:00Z", "2026-11-01T10:00:00Z");
+    let h = |x: f64| ts("2026-11-01T00:00:00Z") + secs((x * 3_600.0) as i64);
+    d.transitions = vec![
+        transition("website", h(1.0), Up, Down, "refused"),
+        transition("website", h(4.0), Down, Up, "200"),
+        transition("website", h(8.0), Up, Down, "refused"),
+    ];
+    // Held 01:00-02:30 (the parent came back; paged), and from 08:00 on, still held.
+    d.unreachable = vec![
+        ("website".into(), h(1.0), Some(h(2.5))),
+        ("website".into(), h(8.0), None),
+    ];
+    let r = d.run();
+    let web = figures(&r, "website");
+    assert_eq!(web.down_seconds, 5.0 * 3_600.0, "still DOWN time");
+    assert_eq!(web.availability_percent, Some(50.0));
+    assert_eq!(web.unreachable_down_seconds, 3.5 * 3_600.0);
+    assert_eq!(r.total.unreachable_down_seconds, 3.5 * 3_600.0);
+    let text = table::render(&r, &TimeZone::UTC);
+    assert!(text.contains("UNREACHABLE"), "{text}");
+}
+
+#[test]
 fn night_pages_are_judged_in_each_persons_zone() {
     let mut d = ReportData::new(FROM, TO);
     d.zones.insert("alice".into(), paris());

@@ -30,6 +30,8 @@ fn check(name: &str, argv: &[&str]) -> CheckConfig {
         policy: "default".into(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 

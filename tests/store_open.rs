@@ -156,14 +156,14 @@ fn sqlite3_command_reads_the_tables_while_the_store_is_open() {
     assert_eq!(sqlite3(&db, "select max(id) from incidents").trim(), "3");
 }
 
-/// Migration 4 rewrites the heartbeats table (its CHECKs as comparisons, cheaper per ping):
-/// the rows of a version-3 database survive, and the rules still hold.
+/// Migration 5 rewrites the heartbeats table (its CHECKs as comparisons, cheaper per ping):
+/// the rows of a version-4 database survive, and the rules still hold.
 #[test]
-fn heartbeat_rows_survive_migration_4() {
+fn heartbeat_rows_survive_migration_5() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join(DB_FILE);
     drop(open(&dir));
-    // Back to a version-3 heartbeats table, as a 3-migration build left it, with one row.
+    // Back to the old heartbeats table, as a 4-migration build left it, with one row.
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
         "DROP TABLE heartbeats;
@@ -179,7 +179,7 @@ fn heartbeat_rows_survive_migration_4() {
          ) WITHOUT ROWID;
          INSERT INTO heartbeats VALUES ('backup', 'DOWN', 1000000000, 'fail', 3, 'disk full',
             500000000, NULL);
-         PRAGMA user_version = 3;",
+         PRAGMA user_version = 4;",
     )
     .unwrap();
     drop(conn);

@@ -182,3 +182,30 @@ fn timeline_merges_events_and_attempts_in_time_order() {
         TimelineEntry::Attempt(attempt(&batch.pages[1], 1, 30, retrying(40)))
     );
 }
+
+#[test]
+fn a_digest_page_keeps_its_incidents() {
+    use oncalld::core::model::{DigestItem, IncidentState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(&dir);
+    let mut batch = trigger_batch(1, "website", 0);
+    let mut digest = batch.pages[0].clone();
+    digest.key = "oncalld:digest:1:2:alice:mail".into();
+    digest.digest = (2..=4)
+        .map(|i| DigestItem {
+            incident: i,
+            check: format!("c{i}"),
+            summary: "refused".into(),
+            incident_state: IncidentState::Triggered,
+            opened_at: t(0),
+            step: 1,
+        })
+        .collect();
+    batch.pages.push(digest.clone());
+    store.commit(&batch).unwrap();
+    let due = store.due_pages(t(0), 10).unwrap();
+    let back = due.iter().find(|p| p.page.key == digest.key).unwrap();
+    assert_eq!(back.page, digest);
+    let single = due.iter().find(|p| p.page.key != digest.key).unwrap();
+    assert!(single.page.digest.is_empty());
+}

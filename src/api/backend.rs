@@ -111,6 +111,17 @@ pub trait Backend: Send + Sync + 'static {
         actor: String,
         message: Option<String>,
     ) -> BoxFuture<'_, ApiResult<IncidentView>>;
+    /// `POST /v1/incidents/ack|resolve` with a list (SPEC §12): one durable step. The default
+    /// refuses (a backend without bulk commands).
+    fn bulk(
+        &self,
+        op: crate::core::engine::BulkOp,
+        body: super::types::BulkBody,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<super::types::BulkView>> {
+        let _ = (op, body, actor);
+        Box::pin(async { Err(ApiError::not_found("bulk commands are not available here")) })
+    }
     /// `POST /v1/incidents/{id}/resolve`; 409 when already resolved.
     fn resolve(
         &self,

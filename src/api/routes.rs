@@ -57,6 +57,8 @@ pub fn router(backend: Arc<dyn Backend>) -> Router {
         .route("/v1/checks/{name}", get(check))
         .route("/v1/checks/{name}/ping", post(ping))
         .route("/v1/incidents", get(incidents))
+        .route("/v1/incidents/ack", post(bulk_ack))
+        .route("/v1/incidents/resolve", post(bulk_resolve))
         .route("/v1/incidents/{id}", get(incident))
         .route("/v1/incidents/{id}/ack", post(ack))
         .route("/v1/incidents/{id}/resolve", post(resolve))
@@ -174,6 +176,47 @@ async fn ack(
     let body: MessageBody = json_body(body, Some(MessageBody::default()))?;
     check_text("the message", body.message.as_deref())?;
     ok(b.ack(id, actor.label(), body.message).await?)
+}
+
+/// Most incidents one bulk command may list by id.
+const MAX_BULK_IDS: usize = 10_000;
+
+async fn bulk(
+    b: Arc<dyn Backend>,
+    op: crate::core::engine::BulkOp,
+    actor: Actor,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let body: super::types::BulkBody = json_body(body, None)?;
+    check_text("the message", body.message.as_deref())?;
+    check_text("the check pattern", body.check.as_deref())?;
+    if body.ids.is_empty() && body.check.is_none() {
+        return Err(ApiError::bad_request(
+            "name incidents: \"ids\": [17, 18] and/or \"check\": \"web-*\"",
+        ));
+    }
+    if body.ids.len() > MAX_BULK_IDS {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_BULK_IDS} ids per command"
+        )));
+    }
+    ok(b.bulk(op, body, actor.label()).await?)
+}
+
+async fn bulk_ack(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    bulk(b, crate::core::engine::BulkOp::Ack, actor, body).await
+}
+
+async fn bulk_resolve(
+    State(b): AppState,
+    Extension(actor): Extension<Actor>,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    bulk(b, crate::core::engine::BulkOp::Resolve, actor, body).await
 }
 
 async fn resolve(

@@ -29,6 +29,12 @@ pub struct CheckView {
     pub last_at: Option<Timestamp>,
     /// A silence currently matches this check (it is probed, but pages nobody).
     pub silenced: bool,
+    /// Its open incident is unreachable: these parents (`depends_on`) were not UP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// Flapping (SPEC §12): its percent state change over the last 21 results.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<f64>,
     /// Heartbeat checks: when the last ping (of any kind) came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_ping: Option<Timestamp>,
@@ -53,6 +59,12 @@ pub struct IncidentView {
     pub resolved_by: Option<String>,
     /// The escalation step paged last (1-based; 0 before any page).
     pub step: u32,
+    /// Held as unreachable: these parents (`depends_on`) were not UP; nobody paged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// The check is flapping: what the FLAPPING page said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<String>,
 }
 
 /// One line of a timeline: an event or a page delivery attempt.
@@ -192,6 +204,33 @@ pub struct ReloadView {
 pub struct MessageBody {
     #[serde(default)]
     pub message: Option<String>,
+}
+
+/// Body of `POST /v1/incidents/ack` and `/v1/incidents/resolve` (SPEC §12): several incidents
+/// in one durable step, by id and/or by a glob over check names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkBody {
+    #[serde(default)]
+    pub ids: Vec<IncidentId>,
+    /// Every open incident whose check matches this glob (`web-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Answer of a bulk ack/resolve: the incidents changed, and the listed ids left alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkView {
+    pub changed: Vec<IncidentView>,
+    /// `{"id": 18, "reason": "already acknowledged"}`.
+    pub skipped: Vec<BulkSkip>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkSkip {
+    pub id: IncidentId,
+    pub reason: String,
 }
 
 /// Body of `POST /v1/incidents/{id}/notes`.

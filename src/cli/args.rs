@@ -85,19 +85,27 @@ pub enum Command {
         client: ClientArgs,
         id: String,
     },
-    /// Acknowledge an incident: escalation stops
+    /// Acknowledge incidents: escalation stops (`ack 17`, `ack 17 18 19`, `ack --check 'web-*'`)
     Ack {
         #[command(flatten)]
         client: ClientArgs,
-        id: String,
+        #[arg(required_unless_present = "check")]
+        ids: Vec<String>,
+        /// Every open incident whose check matches this glob, in the same step
+        #[arg(long = "check", value_name = "PATTERN")]
+        check: Option<String>,
         #[arg(short = 'm', long = "message")]
         message: Option<String>,
     },
-    /// Resolve an incident by hand
+    /// Resolve incidents by hand (`resolve 17`, `resolve 17 18`, `resolve --check 'web-*'`)
     Resolve {
         #[command(flatten)]
         client: ClientArgs,
-        id: String,
+        #[arg(required_unless_present = "check")]
+        ids: Vec<String>,
+        /// Every open incident whose check matches this glob, in the same step
+        #[arg(long = "check", value_name = "PATTERN")]
+        check: Option<String>,
         #[arg(short = 'm', long = "message")]
         message: Option<String>,
     },

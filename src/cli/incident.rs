@@ -66,6 +66,49 @@ pub async fn act(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `ack|resolve ID...` and `--check PATTERN`: one id alone is [`act`]; several ids or a
+/// pattern go in one request, one durable step, and each incident changed is listed.
+pub async fn act_many(
+    args: &ClientArgs,
+    action: Action,
+    raw_ids: &[String],
+    check: Option<String>,
+    message: Option<String>,
+) -> CmdResult {
+    if let ([one], None) = (raw_ids, &check) {
+        return act(args, action, one, message).await;
+    }
+    let ids = raw_ids
+        .iter()
+        .map(|r| parse_id(r))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    let uri = format!("/v1/incidents/{}", action.path());
+    let body = crate::api::types::BulkBody {
+        ids,
+        check,
+        message,
+    };
+    let raw = client(args).post_bytes(&uri, &body).await?;
+    if args.json {
+        print_raw(&raw)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let v: crate::api::types::BulkView = serde_json::from_slice(&raw)?;
+    for i in &v.changed {
+        println!("{} {} ({}).", action.done(), id(i.id), safe(&i.check));
+    }
+    for s in &v.skipped {
+        println!("Skipped {}: {}.", id(s.id), safe(&s.reason));
+    }
+    if v.changed.is_empty() {
+        println!("Nothing to do: no incident matched.");
+    } else {
+        println!("{} incidents in one step.", v.changed.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `note ID TEXT`.
 pub async fn note(args: &ClientArgs, raw_id: &str, text: String) -> CmdResult {
     let n = parse_id(raw_id).map_err(anyhow::Error::msg)?;

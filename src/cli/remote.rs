@@ -18,14 +18,16 @@ pub async fn run(command: Command) -> ExitCode {
         Command::Show { client, id } => status::show(&client, &id).await,
         Command::Ack {
             client,
-            id,
+            ids,
+            check,
             message,
-        } => incident::act(&client, Action::Ack, &id, message).await,
+        } => incident::act_many(&client, Action::Ack, &ids, check, message).await,
         Command::Resolve {
             client,
-            id,
+            ids,
+            check,
             message,
-        } => incident::act(&client, Action::Resolve, &id, message).await,
+        } => incident::act_many(&client, Action::Resolve, &ids, check, message).await,
         Command::Escalate { client, id } => {
             incident::act(&client, Action::Escalate, &id, None).await
         }

@@ -64,6 +64,12 @@ fn checks_table(checks: &[CheckView], tz: &TimeZone, now: Timestamp) -> Table {
             "FAILING" => format!("FAILING ({})", c.attempt),
             s => s.to_owned(),
         };
+        if let Some(percent) = c.flapping {
+            state = format!("FLAPPING {percent:.0}% ({state})");
+        }
+        if !c.unreachable.is_empty() {
+            state = format!("UNREACHABLE ({state} behind {})", c.unreachable.join(", "));
+        }
         if c.silenced {
             state.push_str(" (silenced)");
         }
@@ -105,6 +111,18 @@ fn message(c: &CheckView, tz: &TimeZone, now: Timestamp) -> String {
     }
 }
 
+/// `triggered`, or `triggered (unreachable)` / `triggered (flapping)` for a held one.
+fn incident_state(i: &IncidentView) -> String {
+    let mut s = i.state.as_str().to_string();
+    if !i.unreachable.is_empty() {
+        s.push_str(" (UNREACHABLE)");
+    }
+    if i.flapping.is_some() {
+        s.push_str(" (FLAPPING)");
+    }
+    s
+}
+
 fn incidents_table(incidents: &[IncidentView], tz: &TimeZone, with_resolved: bool) -> Table {
     let mut header = vec!["ID", "CHECK", "STATE", "OPENED", "ACKED BY"];
     if with_resolved {
@@ -116,7 +134,7 @@ fn incidents_table(incidents: &[IncidentView], tz: &TimeZone, with_resolved: boo
         let mut row: Vec<Cell> = vec![
             id(i.id).into(),
             i.check.as_str().into(),
-            Cell::state(i.state.as_str()),
+            Cell::state(incident_state(i)),
             short_time(i.opened_at, tz).into(),
             i.acked_by.clone().unwrap_or_else(|| "-".into()).into(),
         ];
@@ -193,9 +211,18 @@ fn render_detail(d: &IncidentDetail, tz: &TimeZone, colour: bool) -> String {
         "{} {}  {}\n",
         id(i.id),
         safe(&i.check),
-        paint_state(i.state.as_str(), colour)
+        paint_state(&incident_state(i), colour)
     );
     out.push_str(&format!("Summary:   {}\n", one_line(&i.summary)));
+    if !i.unreachable.is_empty() {
+        out.push_str(&format!(
+            "UNREACHABLE: behind {} (not UP when it opened): nobody paged\n",
+            safe(&i.unreachable.join(", "))
+        ));
+    }
+    if let Some(f) = &i.flapping {
+        out.push_str(&format!("FLAPPING:  {}\n", one_line(f)));
+    }
     out.push_str(&format!(
         "Policy:    {} (step {})\n",
         safe(&i.policy),
@@ -249,6 +276,8 @@ mod tests {
                 resolved_at: None,
                 resolved_by: None,
                 step: 1,
+                unreachable: Vec::new(),
+                flapping: None,
             },
             timeline: vec![TimelineItem {
                 at,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::limits;
 use super::probes;
 use super::reader::{Node, Sink, Span, Table};
-use super::types::{CheckConfig, PageOn};
+use super::types::{CheckConfig, FlapThresholds, PageOn};
 use super::values;
 
 /// Where a check's policy name came from, so a missing policy is reported where it was written.
@@ -33,6 +33,9 @@ pub struct Settings {
     pub policy_from: PolicyFrom,
     pub auto_resolve: bool,
     pub page_on: PageOn,
+    /// `flap_detection` (default true) and `flap_thresholds` (default `[20, 30]`).
+    pub flap_detection: bool,
+    pub flap_thresholds: FlapThresholds,
 }
 
 impl Default for Settings {
@@ -47,6 +50,8 @@ impl Default for Settings {
             policy_from: PolicyFrom::Builtin,
             auto_resolve: true,
             page_on: PageOn::Critical,
+            flap_detection: true,
+            flap_thresholds: FlapThresholds::default(),
         }
     }
 }
@@ -89,6 +94,15 @@ pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_
     if let Some(b) = t.get("auto_resolve").and_then(|n| n.bool(sink)) {
         s.auto_resolve = b;
     }
+    if let Some(b) = t.get("flap_detection").and_then(|n| n.bool(sink)) {
+        s.flap_detection = b;
+    }
+    if let Some(th) = t
+        .get("flap_thresholds")
+        .and_then(|n| flap_thresholds(&n, sink))
+    {
+        s.flap_thresholds = th;
+    }
     if let Some(n) = t.get("page_on") {
         match n.str(sink) {
             Some("critical") => s.page_on = PageOn::Critical,
@@ -100,6 +114,32 @@ pub fn read_settings(t: &mut Table<'_>, sink: &mut Sink, s: &mut Settings, from_
             None => {}
         }
     }
+}
+
+/// `flap_thresholds = [low, high]`: two percentages, `0 <= low < high <= 100`.
+fn flap_thresholds(n: &Node<'_>, sink: &mut Sink) -> Option<FlapThresholds> {
+    let items = n.array(sink)?;
+    let [low, high] = items.as_slice() else {
+        n.error(
+            sink,
+            "expected [low, high] (two percentages, e.g. [20, 30])",
+        );
+        return None;
+    };
+    let (low, high) = (
+        low.number(sink, 0.0, 100.0)?,
+        high.number(sink, 0.0, 100.0)?,
+    );
+    if low >= high {
+        n.error(
+            sink,
+            format!(
+                "low ({low}) must be below high ({high}): flapping starts at high and stops at low"
+            ),
+        );
+        return None;
+    }
+    Some(FlapThresholds { low, high })
 }
 
 /// `[defaults]`; absent means the built-in defaults.
@@ -122,6 +162,10 @@ pub struct ParsedCheck {
     /// The `[[check]]` header, and its key path (`check[3]`).
     pub span: Span,
     pub path: String,
+    /// The check's name (even when it has other errors) and each `depends_on` name with
+    /// where it was written, for the cross-reference pass.
+    pub name: Option<String>,
+    pub depends_on: Vec<(String, Span, String)>,
 }
 
 /// Every `[[check]]`, in file order; a check with errors has no `config`.
@@ -177,13 +221,17 @@ fn check(
     });
     let mut s = defaults.clone();
     read_settings(&mut t, sink, &mut s, false);
+    let depends_on = t
+        .get("depends_on")
+        .map(|n| parents(&n, sink))
+        .unwrap_or_default();
     let probe = probes::probe(kind, &mut t, base, sink);
     if let Some(p) = &probe {
         super::heartbeat::check_unique_token(p, &t, &mut seen.tokens, sink);
     }
     let (span, path) = (t.span.clone(), t.path.clone());
     t.finish(sink);
-    let config = match (name, probe) {
+    let config = match (name.clone(), probe) {
         (Some(name), Some(probe)) => Some(CheckConfig {
             name,
             probe,
@@ -195,6 +243,8 @@ fn check(
             policy: s.policy.clone(),
             auto_resolve: s.auto_resolve,
             page_on: s.page_on,
+            depends_on: depends_on.iter().map(|(n, _, _)| n.clone()).collect(),
+            flap: s.flap_detection.then_some(s.flap_thresholds),
         }),
         _ => None,
     };
@@ -204,7 +254,94 @@ fn check(
         policy_from: s.policy_from,
         span,
         path,
+        name,
+        depends_on,
     })
+}
+
+/// `depends_on = ["gw", ...]`: check names, each with its span and key path.
+fn parents(n: &Node<'_>, sink: &mut Sink) -> Vec<(String, Span, String)> {
+    let Some(items) = n.array(sink) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Span, String)> = Vec::new();
+    for item in items {
+        let Some(name) = values::name(&item, sink, "check") else {
+            continue;
+        };
+        if out.iter().any(|(o, _, _)| *o == name) {
+            item.error(sink, format!("{name:?} is named twice"));
+            continue;
+        }
+        out.push((name, item.span.clone(), item.path.clone()));
+    }
+    out
+}
+
+/// Every `depends_on` name must be a check, not the check itself, and the dependencies must
+/// not form a cycle (each cycle is reported once, at the `depends_on` entry that closes it).
+pub fn check_dependencies(checks: &[ParsedCheck], sink: &mut Sink) {
+    let index: BTreeMap<&str, usize> = checks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.name.as_deref().map(|n| (n, i)))
+        .collect();
+    let mut edges: Vec<Vec<(usize, usize)>> = vec![Vec::new(); checks.len()];
+    for (i, c) in checks.iter().enumerate() {
+        for (k, (name, span, path)) in c.depends_on.iter().enumerate() {
+            match index.get(name.as_str()) {
+                None => sink.error(
+                    span.clone(),
+                    path.clone(),
+                    format!("unknown check {name:?} in depends_on"),
+                ),
+                Some(&j) if j == i => sink.error(
+                    span.clone(),
+                    path.clone(),
+                    format!("check {name:?} cannot depend on itself"),
+                ),
+                Some(&j) => edges[i].push((j, k)),
+            }
+        }
+    }
+    // Iterative depth-first search; 0 unseen, 1 on the stack, 2 done.
+    let mut mark = vec![0u8; checks.len()];
+    for start in 0..checks.len() {
+        if mark[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            let Some(&(child, k)) = edges[node].get(*next) else {
+                mark[node] = 2;
+                stack.pop();
+                continue;
+            };
+            *next += 1;
+            match mark[child] {
+                0 => {
+                    mark[child] = 1;
+                    stack.push((child, 0));
+                }
+                1 => {
+                    let from = stack.iter().position(|(n, _)| *n == child).unwrap_or(0);
+                    let mut names: Vec<&str> = stack[from..]
+                        .iter()
+                        .filter_map(|(n, _)| checks[*n].name.as_deref())
+                        .collect();
+                    names.push(checks[child].name.as_deref().unwrap_or("?"));
+                    let (_, span, path) = &checks[node].depends_on[k];
+                    sink.error(
+                        span.clone(),
+                        path.clone(),
+                        format!("depends_on makes a cycle: {}", names.join(" -> ")),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The check's `name`: valid, and not used by an earlier check (`seen` maps names to paths).

@@ -52,9 +52,16 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let periods = oncall::periods(periods_node.as_ref(), sink);
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);
-    let sources = sources::sources(sources_node.as_ref(), &declared.policies, sink);
     let parsed = checks::checks(check_node, &defaults, base, sink);
+    let check_names: BTreeSet<String> = parsed.iter().filter_map(|c| c.name.clone()).collect();
+    let sources = sources::sources(
+        sources_node.as_ref(),
+        &declared.policies,
+        &check_names,
+        sink,
+    );
     checks::check_policies(&parsed, &|p| declared.policies.contains(p), sink);
+    checks::check_dependencies(&parsed, sink);
 
     if !sink.errors.is_empty() {
         return None;

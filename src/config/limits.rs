@@ -25,6 +25,8 @@ pub const TIMEOUT: Bounds = bounds(Duration::from_millis(10), Some(Duration::fro
 pub const ESCALATION: Bounds = bounds(Duration::from_secs(1), Some(Duration::from_secs(7 * DAY)));
 /// An alertmanager notifier's `resend`: often enough that Alertmanager keeps the alert, not
 /// so often that a fleet floods it.
+/// `group_wait` of a policy (SPEC §12): a digest waits at most an hour.
+pub const GROUP_WAIT: Bounds = bounds(Duration::from_secs(1), Some(Duration::from_secs(3600)));
 pub const RESEND: Bounds = bounds(Duration::from_secs(10), Some(Duration::from_secs(3600)));
 /// `resend` when absent.
 pub const RESEND_DEFAULT: Duration = Duration::from_secs(60);

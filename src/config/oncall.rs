@@ -197,6 +197,10 @@ pub fn policies(
             None => Some(None),
             Some(n) => n.duration_in(sink, limits::ESCALATION).map(Some),
         };
+        let group_wait = match t.get("group_wait") {
+            None => Some(None),
+            Some(n) => n.duration_in(sink, limits::GROUP_WAIT).map(Some),
+        };
         let steps = t.required(sink, "steps").and_then(|n| {
             let items = n.array(sink)?;
             if items.is_empty() {
@@ -207,7 +211,9 @@ pub fn policies(
             parsed.into_iter().collect::<Option<Vec<_>>>()
         });
         t.finish(sink);
-        let (Some(repeat), Some(ack_timeout), Some(steps)) = (repeat, ack_timeout, steps) else {
+        let (Some(repeat), Some(ack_timeout), Some(steps), Some(group_wait)) =
+            (repeat, ack_timeout, steps, group_wait)
+        else {
             continue;
         };
         out.insert(
@@ -216,6 +222,7 @@ pub fn policies(
                 repeat,
                 ack_timeout,
                 steps,
+                group_wait,
             },
         );
     }

@@ -132,6 +132,25 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// A number (integer or float) in `min..=max`.
+    pub fn number(&self, sink: &mut Sink, min: f64, max: f64) -> Option<f64> {
+        let text = match self.value {
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str(),
+            DeValue::Float(f) => f.as_str(),
+            _ => {
+                self.wrong_type(sink, "a number");
+                return None;
+            }
+        };
+        match text.replace('_', "").parse::<f64>() {
+            Ok(n) if n.is_finite() && (min..=max).contains(&n) => Some(n),
+            _ => {
+                self.error(sink, format!("must be a number between {min} and {max}"));
+                None
+            }
+        }
+    }
+
     /// A `u32` of at least `min`.
     pub fn u32_min(&self, sink: &mut Sink, min: u32) -> Option<u32> {
         let n = self.int(sink, i64::from(min), i64::MAX)?;

@@ -22,6 +22,9 @@ pub struct SourceConfig {
     pub policy: String,
     /// `[[sources.NAME.routes]]` in file order; the first match wins.
     pub routes: Vec<AlertRoute>,
+    /// Checks the whole source sits behind (SPEC §12): its alerts' incidents are unreachable
+    /// and page nobody while one of them is not UP.
+    pub depends_on: Vec<String>,
 }
 
 impl std::fmt::Debug for SourceConfig {
@@ -30,6 +33,7 @@ impl std::fmt::Debug for SourceConfig {
             .field("token", &crate::redact::MASK)
             .field("policy", &self.policy)
             .field("routes", &self.routes)
+            .field("depends_on", &self.depends_on)
             .finish()
     }
 }
@@ -56,6 +60,7 @@ impl SourceConfig {
 pub(crate) fn sources(
     node: Option<&Node<'_>>,
     policies: &BTreeSet<String>,
+    checks: &BTreeSet<String>,
     sink: &mut Sink,
 ) -> BTreeMap<String, SourceConfig> {
     let mut out = BTreeMap::new();
@@ -76,9 +81,9 @@ pub(crate) fn sources(
             None
         });
         let parsed = match kind {
-            Some(_) => alertmanager(&mut t, policies, sink),
+            Some(_) => alertmanager(&mut t, policies, checks, sink),
             None => {
-                t.allow(&["token", "policy", "routes"]);
+                t.allow(&["token", "policy", "routes", "depends_on"]);
                 None
             }
         };
@@ -93,8 +98,27 @@ pub(crate) fn sources(
 fn alertmanager(
     t: &mut Table<'_>,
     policies: &BTreeSet<String>,
+    checks: &BTreeSet<String>,
     sink: &mut Sink,
 ) -> Option<SourceConfig> {
+    let depends_on = match t.get("depends_on") {
+        None => Some(Vec::new()),
+        Some(n) => n.array(sink).and_then(|items| {
+            let mut out = Vec::new();
+            let mut ok = true;
+            for item in items {
+                match item.str(sink) {
+                    Some(s) if checks.contains(s) => out.push(s.to_string()),
+                    Some(s) => {
+                        item.error(sink, format!("unknown check {s:?} in depends_on"));
+                        ok = false;
+                    }
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        }),
+    };
     let token = t.required(sink, "token").and_then(|n| token(&n, sink));
     let policy = t
         .required(sink, "policy")
@@ -107,6 +131,7 @@ fn alertmanager(
         token: token?,
         policy: policy?,
         routes: routes?,
+        depends_on: depends_on?,
     })
 }
 

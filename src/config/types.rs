@@ -73,6 +73,29 @@ pub struct CheckConfig {
     pub auto_resolve: bool,
     /// Which probe results count as a failure.
     pub page_on: PageOn,
+    /// Checks this one sits behind (SPEC §12): while one of them is not UP, this check's
+    /// incidents are recorded as unreachable and page nobody. Names are checked to exist and
+    /// not to form a cycle.
+    pub depends_on: Vec<String>,
+    /// Flap detection thresholds; `None` when `flap_detection = false`.
+    pub flap: Option<FlapThresholds>,
+}
+
+/// Nagios' flap detection thresholds, in percent state change (SPEC §12): flapping starts at
+/// `high` or more and stops at `low` or less (hysteresis). Default `[20, 30]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlapThresholds {
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Default for FlapThresholds {
+    fn default() -> Self {
+        FlapThresholds {
+            low: 20.0,
+            high: 30.0,
+        }
+    }
 }
 
 /// Which results count as failure. UNKNOWN always does (as in Nagios, it is a problem state).
@@ -433,6 +456,9 @@ pub struct Policy {
     pub ack_timeout: Option<Duration>,
     /// At least one.
     pub steps: Vec<Step>,
+    /// SPEC §12: the first page to a destination goes at once; the policy's further pages of
+    /// the same kind to it within this window go as one digest at its end. `None`: off.
+    pub group_wait: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -43,6 +43,30 @@ pub struct EscalationState {
     pub silenced: bool,
     /// Everyone paged so far (distinct), for the "acknowledged" and "resolved" pages.
     pub paged: Vec<Recipient>,
+    /// Paging is held because these parents (`depends_on`) were not UP (SPEC §12): the
+    /// incident is unreachable and pages nobody until they are all UP again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreachable: Vec<String>,
+    /// The check is flapping (SPEC §12): what the FLAPPING page said; the incident neither
+    /// resolves nor re-opens until it stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flapping: Option<String>,
+    /// Pages of this incident held for a digest not yet sent (`group_wait`), with the digest
+    /// they wait for: kept with the incident so a restart still sends the digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grouped: Vec<HeldPage>,
+}
+
+/// A page held for a digest (SPEC §12 `group_wait`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldPage {
+    /// The digest's idempotency key.
+    pub digest: String,
+    /// When the digest goes out.
+    pub until: Timestamp,
+    /// The policy whose window holds it.
+    pub policy: String,
+    pub page: crate::core::model::Page,
 }
 
 /// One destination of a page: a person (or a `notifier:` target's name) through a notifier.

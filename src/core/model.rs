@@ -80,6 +80,18 @@ pub enum EventKind {
     Silenced,
     /// The silence ended with the incident still open.
     Unsilenced,
+    /// Paging held: a parent (`depends_on`) is not UP. The message starts with
+    /// `unreachable (` and names every such parent: `unreachable (gw is DOWN, core is FAILING)`.
+    Unreachable,
+    /// Every parent is UP again: the incident is paged from step 1 if its check is still DOWN.
+    Reachable,
+    /// The check started flapping (message: `9 state changes in the last 21 checks (43.2%)`).
+    Flapping,
+    /// The check stopped flapping: UP resolves the incident, DOWN continues it.
+    FlappingStopped,
+    /// A page held for a digest (`group_wait`): the message is the `paged` one followed by
+    /// ` -> grouped into digest <key>` (the digest page's idempotency key).
+    Grouped,
 }
 
 impl EventKind {
@@ -97,6 +109,11 @@ impl EventKind {
             EventKind::Resolved => "resolved",
             EventKind::Silenced => "silenced",
             EventKind::Unsilenced => "unsilenced",
+            EventKind::Unreachable => "unreachable",
+            EventKind::Reachable => "reachable",
+            EventKind::Flapping => "flapping",
+            EventKind::FlappingStopped => "flapping_stopped",
+            EventKind::Grouped => "grouped",
         }
     }
 }
@@ -123,6 +140,8 @@ pub enum PageEvent {
     Escalated,
     Acknowledged,
     Resolved,
+    /// The check started flapping (SPEC §12): one page, then no resolve/re-open churn.
+    Flapping,
     Test,
 }
 
@@ -133,6 +152,7 @@ impl PageEvent {
             PageEvent::Escalated => "escalated",
             PageEvent::Acknowledged => "acknowledged",
             PageEvent::Resolved => "resolved",
+            PageEvent::Flapping => "flapping",
             PageEvent::Test => "test",
         }
     }
@@ -164,6 +184,22 @@ pub struct Page {
     /// Human one-liner, e.g. "TRIGGERED #17 website: HTTP 500 in 12 ms".
     pub text: String,
     pub created_at: Timestamp,
+    /// A digest (SPEC §12 `group_wait`): every incident it stands for, in order; empty for a
+    /// page about one incident. The page's own incident fields are those of the first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub digest: Vec<DigestItem>,
+}
+
+/// One incident named by a digest page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DigestItem {
+    pub incident: IncidentId,
+    pub check: String,
+    pub summary: String,
+    pub incident_state: IncidentState,
+    pub opened_at: Timestamp,
+    /// 1-based escalation step this incident's page was for.
+    pub step: u32,
 }
 
 impl Page {

@@ -209,6 +209,37 @@ impl EngineTask {
         if let Some(n) = &report.committed {
             step.pings.push(n.clone());
         }
+        let message = || {
+            report
+                .detail
+                .as_ref()
+                .unwrap_or(&report.result.message)
+                .clone()
+        };
+        // Every result goes to the engine (flap detection, dependencies); a report that is no
+        // result only when it changed the state.
+        let input = match (report.failed, report.transition) {
+            (Some(failed), transition) => Some(Input::Probe {
+                check: report.check.clone(),
+                failed,
+                transition,
+                message: message(),
+            }),
+            (None, Some(transition)) if transition.is_hard() => Some(Input::Check {
+                check: report.check.clone(),
+                transition,
+                message: message(),
+            }),
+            (None, _) => None,
+        };
+        if let Some(input) = input {
+            match self.engine.handle(input, report.at) {
+                Ok(actions) => step.absorb(actions),
+                Err(e) => {
+                    tracing::error!(check = %report.check, error = %e, "Engine refused a check change.")
+                }
+            }
+        }
         let Some(transition) = report.transition else {
             return;
         };
@@ -226,23 +257,6 @@ impl EngineTask {
                 message: report.result.message.clone(),
             });
         step.batch.check_states.push(state_row(&report));
-        if transition.is_hard() {
-            let input = Input::Check {
-                check: report.check.clone(),
-                transition,
-                message: report
-                    .detail
-                    .as_ref()
-                    .unwrap_or(&report.result.message)
-                    .clone(),
-            };
-            match self.engine.handle(input, report.at) {
-                Ok(actions) => step.absorb(actions),
-                Err(e) => {
-                    tracing::error!(check = %report.check, error = %e, "Engine refused a check change.")
-                }
-            }
-        }
     }
 
     /// Commit, then send the pages, then answer the callers, then publish the new state.

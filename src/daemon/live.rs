@@ -39,6 +39,8 @@ pub struct Live {
     pub checks: HashMap<String, LiveCheck>,
     pub open: Vec<Incident>,
     pub silences: Vec<Silence>,
+    /// Flapping checks and their percent state change (SPEC §12).
+    pub flapping: HashMap<String, f64>,
 }
 
 pub struct Shared {
@@ -124,9 +126,14 @@ impl Shared {
     pub fn publish_engine(&self, engine: &Engine) {
         let open: Vec<Incident> = engine.open_incidents().cloned().collect();
         let silences: Vec<Silence> = engine.silences().cloned().collect();
+        let flapping = engine
+            .flapping()
+            .map(|(name, percent)| (name.to_string(), percent))
+            .collect();
         let mut live = self.write();
         live.open = open;
         live.silences = silences;
+        live.flapping = flapping;
     }
 
     /// Drop checks that are no longer configured.

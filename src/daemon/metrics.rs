@@ -127,6 +127,42 @@ pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String
     ));
     line(format_args!("# TYPE oncalld_open_incidents gauge"));
     line(format_args!("oncalld_open_incidents {}", live.open.len()));
+    let unreachable = live
+        .open
+        .iter()
+        .filter(|i| !i.escalation.unreachable.is_empty())
+        .count();
+    line(format_args!(
+        "# HELP oncalld_unreachable_incidents Open incidents held because a parent (depends_on) is not UP."
+    ));
+    line(format_args!("# TYPE oncalld_unreachable_incidents gauge"));
+    line(format_args!("oncalld_unreachable_incidents {unreachable}"));
+    line(format_args!(
+        "# HELP oncalld_check_unreachable 1 when the check's open incident is unreachable (a parent is not UP)."
+    ));
+    line(format_args!("# TYPE oncalld_check_unreachable gauge"));
+    for i in live
+        .open
+        .iter()
+        .filter(|i| !i.escalation.unreachable.is_empty())
+    {
+        line(format_args!(
+            "oncalld_check_unreachable{{check=\"{}\"}} 1",
+            esc(&i.check)
+        ));
+    }
+    line(format_args!(
+        "# HELP oncalld_check_flapping_percent Percent state change of a flapping check (Nagios, last 21 results)."
+    ));
+    line(format_args!("# TYPE oncalld_check_flapping_percent gauge"));
+    let mut flapping: Vec<_> = live.flapping.iter().collect();
+    flapping.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, percent) in flapping {
+        line(format_args!(
+            "oncalld_check_flapping_percent{{check=\"{}\"}} {percent:.2}",
+            esc(name)
+        ));
+    }
 
     line(format_args!(
         "# HELP oncalld_pages Pages in the outbox, by notifier and status."

@@ -181,7 +181,7 @@ pub async fn run_until(
     let now = Timestamp::now();
     let open = store.open_incidents().map_err(store_err)?;
     let open_pages = latest_pages(&store, &open).map_err(store_err)?;
-    let engine = Engine::restore(
+    let mut engine = Engine::restore(
         config.clone(),
         open,
         store.active_silences(now).map_err(store_err)?,
@@ -189,6 +189,8 @@ pub async fn run_until(
         store.next_silence_id().map_err(store_err)?,
     );
     let states = store.check_states().map_err(store_err)?;
+    // Dependencies read the parents' states from the first input on.
+    engine.seed_states(states.iter().map(|s| (s.check.clone(), s.tracker.state)));
     let heartbeats = store.heartbeats().map_err(store_err)?;
     let pending = store.pending_pages().map_err(store_err)?;
 

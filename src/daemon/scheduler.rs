@@ -49,6 +49,9 @@ pub struct CheckReport {
     pub state: CheckState,
     /// Set when this result changed the state.
     pub transition: Option<Transition>,
+    /// Whether this is a result that failed (`Some`), for flap detection; `None` for a report
+    /// that is not a result (a heartbeat's start or log ping).
+    pub failed: Option<bool>,
     /// A heartbeat check's memory after a ping or a deadline, to store in the step.
     pub heartbeat: Option<HeartbeatRow>,
     /// The whole ping body (at most 10,000 bytes) when it has more than one line: what the
@@ -359,6 +362,7 @@ impl CheckRun {
                 result,
                 state: self.tracker.state,
                 transition,
+                failed: Some(failed),
                 heartbeat: None,
                 detail: None,
                 committed: None,

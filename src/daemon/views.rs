@@ -50,6 +50,13 @@ pub fn checks(shared: &Shared) -> Vec<CheckView> {
                 last_duration_ms: last.map(|r| r.duration.as_millis() as u64),
                 last_at: last.map(|r| r.at),
                 silenced: patterns.iter().any(|p| p.matches(&c.name)),
+                unreachable: live
+                    .open
+                    .iter()
+                    .find(|i| i.check == c.name && i.fingerprint.is_none())
+                    .map(|i| i.escalation.unreachable.clone())
+                    .unwrap_or_default(),
+                flapping: live.flapping.get(&c.name).copied(),
                 last_ping: hb
                     .as_ref()
                     .and_then(|e| e.heartbeat.last_ping.as_ref().map(|p| p.at)),
@@ -93,6 +100,8 @@ pub fn incident(i: &Incident) -> IncidentView {
         } else {
             0
         },
+        unreachable: i.escalation.unreachable.clone(),
+        flapping: i.escalation.flapping.clone(),
     }
 }
 

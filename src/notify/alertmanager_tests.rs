@@ -34,6 +34,7 @@ fn page(event: PageEvent, incident: u64, summary: &str) -> Page {
         also_paged: vec![],
         text: format!("{} #17 website: {summary}", event.as_str().to_uppercase()),
         created_at: opened,
+        digest: Vec::new(),
     }
 }
 

@@ -29,15 +29,17 @@ impl Notifier for ConsoleNotifier {
             let recipient = sanitize_line(&page.recipient);
             // Bad news at warn so it stands out in a filtered log; the rest at info.
             match page.event {
-                PageEvent::Triggered | PageEvent::Escalated => tracing::warn!(
-                    message = "Page.",
-                    notifier = %self.name,
-                    key = %page.key,
-                    incident = page.incident,
-                    event = %page.event.as_str(),
-                    recipient = %recipient,
-                    text = %text,
-                ),
+                PageEvent::Triggered | PageEvent::Escalated | PageEvent::Flapping => {
+                    tracing::warn!(
+                        message = "Page.",
+                        notifier = %self.name,
+                        key = %page.key,
+                        incident = page.incident,
+                        event = %page.event.as_str(),
+                        recipient = %recipient,
+                        text = %text,
+                    )
+                }
                 PageEvent::Acknowledged | PageEvent::Resolved | PageEvent::Test => tracing::info!(
                     message = "Page.",
                     notifier = %self.name,

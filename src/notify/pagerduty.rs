@@ -133,7 +133,9 @@ impl PagerDutyNotifier {
 /// The Events API v2 `event_action` for a page.
 pub fn event_action(event: PageEvent) -> &'static str {
     match event {
-        PageEvent::Triggered | PageEvent::Escalated | PageEvent::Test => "trigger",
+        PageEvent::Triggered | PageEvent::Escalated | PageEvent::Flapping | PageEvent::Test => {
+            "trigger"
+        }
         PageEvent::Acknowledged => "acknowledge",
         PageEvent::Resolved => "resolve",
     }

@@ -33,6 +33,7 @@ fn page(event: PageEvent, summary: &str) -> Page {
         also_paged: vec![],
         text: format!("{} #17 website: {summary}", event.as_str().to_uppercase()),
         created_at: at,
+        digest: Vec::new(),
     }
 }
 

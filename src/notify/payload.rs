@@ -16,6 +16,29 @@ use crate::text::{crlf_text, sanitize_line};
 
 /// The webhook body, also the command notifier's stdin; exactly the shape of SPEC §5.
 pub fn webhook_body(page: &Page) -> Value {
+    let mut body = single_body(page);
+    if !page.digest.is_empty() {
+        // A digest (SPEC §12): every incident it stands for; `incident` is the first.
+        let items: Vec<Value> = page
+            .digest
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.incident,
+                    "check": i.check,
+                    "state": i.incident_state.as_str(),
+                    "summary": sanitize_line(&i.summary),
+                    "opened_at": i.opened_at.to_string(),
+                    "step": i.step,
+                })
+            })
+            .collect();
+        body["incidents"] = Value::Array(items);
+    }
+    body
+}
+
+fn single_body(page: &Page) -> Value {
     json!({
         "version": 1,
         "event": page.event.as_str(),
@@ -41,6 +64,8 @@ const MAX_SUBJECT_CHARS: usize = 200;
 pub fn email_subject(page: &Page) -> String {
     let subject = if page.event == PageEvent::Test {
         format!("[oncalld] TEST {}", page.text)
+    } else if !page.digest.is_empty() {
+        format!("[oncalld] {}", page.text)
     } else {
         format!(
             "[oncalld] {} #{} {}: {}",
@@ -104,6 +129,10 @@ fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
         let _ = writeln!(b, "Idempotency key: {}", page.key);
         return b;
     }
+    if !page.digest.is_empty() {
+        digest_lines(&mut b, page, zone);
+        return b;
+    }
     let _ = match target {
         Some(t) => writeln!(b, "What failed:  check {} ({t})", page.check),
         None => writeln!(b, "What failed:  check {}", page.check),
@@ -133,6 +162,34 @@ fn email_lines(page: &Page, zone: &TimeZone, target: Option<&str>) -> String {
     let _ = writeln!(b, "Timeline:     oncalld show {}", page.incident);
     let _ = writeln!(b, "\nIdempotency key: {}", page.key);
     b
+}
+
+/// A digest's body: one line per incident, then how to act on them all.
+fn digest_lines(b: &mut String, page: &Page, zone: &TimeZone) {
+    let _ = writeln!(
+        b,
+        "{} incidents of the same kind to you within the policy's group_wait, in one page:\n",
+        page.digest.len()
+    );
+    for i in &page.digest {
+        let _ = writeln!(
+            b,
+            "  #{:<6} {:<24} {:<12} step {}  since {}  {}",
+            i.incident,
+            sanitize_line(&i.check),
+            i.incident_state.as_str(),
+            i.step,
+            human_time(i.opened_at, zone),
+            sanitize_line(&i.summary)
+        );
+    }
+    let ids: Vec<String> = page.digest.iter().map(|i| i.incident.to_string()).collect();
+    let _ = writeln!(
+        b,
+        "\nTo acknowledge them all: oncalld ack {}",
+        ids.join(" ")
+    );
+    let _ = writeln!(b, "\nIdempotency key: {}", page.key);
 }
 
 fn what_to_do(page: &Page) -> String {
@@ -225,6 +282,7 @@ mod tests {
             opened_at: at,
             also_paged: vec![],
             created_at: at,
+            digest: Vec::new(),
         };
         let json = webhook_body(&page);
         for field in [&json["text"], &json["incident"]["summary"]] {

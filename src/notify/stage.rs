@@ -70,6 +70,7 @@ mod tests {
             also_paged: vec![],
             text: "TRIGGERED #1 web: down".into(),
             created_at: at,
+            digest: Vec::new(),
         }
     }
 

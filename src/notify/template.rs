@@ -127,6 +127,7 @@ pub fn sample_page() -> Page {
         opened_at: at,
         also_paged: vec![],
         created_at: at,
+        digest: vec![],
     }
 }
 

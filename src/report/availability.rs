@@ -9,12 +9,12 @@ use crate::core::model::{CheckTransitionRecord, Silence};
 
 type Span = (i64, i64);
 
-/// `(down_ms, silenced_down_ms)` for each of `names`, in the same order.
+/// `(down_ms, silenced_down_ms, unreachable_down_ms)` for each of `names`, in the same order.
 pub(crate) fn per_check(
     input: &ReportInput,
     names: &[&str],
     index: &NameMap<&str, usize>,
-) -> Vec<(i64, i64)> {
+) -> Vec<(i64, i64, i64)> {
     let from = input.from.as_millisecond();
     let to = input.to.as_millisecond();
     let mut by_check: Vec<Vec<&CheckTransitionRecord>> = vec![Vec::new(); names.len()];
@@ -24,23 +24,32 @@ pub(crate) fn per_check(
         }
     }
     let silences: Vec<SilenceMatcher> = input.silences.iter().map(SilenceMatcher::new).collect();
+    let mut held: Vec<Vec<Span>> = vec![Vec::new(); names.len()];
+    for (check, start, end) in input.unreachable {
+        if let Some(&i) = index.get(check.as_str()) {
+            let end = end.map_or(to, |e| e.as_millisecond().min(to));
+            held[i].push((start.as_millisecond().max(from), end));
+        }
+    }
     names
         .iter()
         .zip(by_check.iter_mut())
-        .map(|(name, transitions)| {
+        .zip(held)
+        .map(|((name, transitions), held)| {
             transitions.sort_by_key(|t| t.at);
             let down = down_spans(transitions, from, to);
             let down_ms = down.iter().map(|(s, e)| e - s).sum();
             if down.is_empty() {
-                return (down_ms, 0);
+                return (down_ms, 0, 0);
             }
+            let unreachable = overlap(&down, &merged(held.into_iter()));
             let quiet = merged(
                 silences
                     .iter()
                     .filter(|s| s.matches(name))
                     .map(|s| (s.span.0.max(from), s.span.1.min(to))),
             );
-            (down_ms, overlap(&down, &quiet))
+            (down_ms, overlap(&down, &quiet), unreachable)
         })
         .collect()
 }

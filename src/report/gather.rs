@@ -73,6 +73,7 @@ pub fn report(
     }
     let silences = store.silences()?;
     let pages = store.report_pages(from, to)?;
+    let unreachable = store.unreachable_spans(from, to)?;
     let zones = stats::person_zones(config);
     let input = stats::ReportInput {
         from,
@@ -85,6 +86,7 @@ pub fn report(
         checks: &checks,
         person_zones: &zones,
         default_zone: &config.daemon.time_zone,
+        unreachable: &unreachable,
     };
     Ok(stats::report(&input))
 }

@@ -53,6 +53,9 @@ pub struct ReportInput<'a> {
     pub person_zones: &'a BTreeMap<String, TimeZone>,
     /// The zone of recipients missing from `person_zones` (the daemon's zone).
     pub default_zone: &'a TimeZone,
+    /// Spans during which a check's incident was held as unreachable (SPEC §12): check,
+    /// start, end (`None`: still held). From [`crate::store::Store::unreachable_spans`].
+    pub unreachable: &'a [(String, Timestamp, Option<Timestamp>)],
 }
 
 /// A whole report; the JSON of `oncalld report --json` and `GET /v1/report`.
@@ -91,6 +94,10 @@ pub struct Figures {
     pub down_seconds: f64,
     /// The part of `down_seconds` during an active silence (still counted as unavailable).
     pub silenced_down_seconds: f64,
+    /// The part of `down_seconds` while the check's incident was unreachable (a `depends_on`
+    /// parent not UP; still counted as unavailable).
+    #[serde(default)]
+    pub unreachable_down_seconds: f64,
     /// 0 to 100; `None` for an empty window or when there are no checks.
     pub availability_percent: Option<f64>,
 }
@@ -231,9 +238,10 @@ pub fn report(input: &ReportInput) -> Report {
     let downtime = super::availability::per_check(input, &names, &index);
     let window_ms = to.as_millisecond() - from.as_millisecond();
     let mut checks = Vec::with_capacity(names.len());
-    for ((name, tally), (down, silenced)) in names.iter().zip(tallies).zip(&downtime) {
+    for ((name, tally), (down, silenced, unreachable)) in names.iter().zip(tallies).zip(&downtime) {
         let mut figures = tally.finish();
         set_availability(&mut figures, *down, *silenced, window_ms);
+        figures.unreachable_down_seconds = *unreachable as f64 / 1000.0;
         checks.push(CheckReport {
             check: name.to_string(),
             figures,
@@ -243,6 +251,7 @@ pub fn report(input: &ReportInput) -> Report {
     let down: i64 = downtime.iter().map(|d| d.0).sum();
     let silenced: i64 = downtime.iter().map(|d| d.1).sum();
     set_availability(&mut total, down, silenced, window_ms * names.len() as i64);
+    total.unreachable_down_seconds = downtime.iter().map(|d| d.2).sum::<i64>() as f64 / 1000.0;
     Report {
         from,
         to,

@@ -32,7 +32,8 @@ pub const DEFINITIONS: [(&str, &str); 7] = [
     (
         "Availability",
         "share of the window the check was not DOWN (FAILING still counts as up). DOWN time \
-         during a silence still counts as unavailable; SILENCED shows that part of DOWN apart. \
+         during a silence still counts as unavailable; SILENCED shows that part of DOWN apart, \
+         UNREACHABLE the part while a depends_on parent was not UP. \
          The total is the mean over the checks.",
     ),
     (
@@ -73,6 +74,7 @@ pub fn render(report: &Report, zone: &TimeZone) -> String {
         "AVAILABILITY",
         "DOWN",
         "SILENCED",
+        "UNREACHABLE",
     ];
     let mut rows: Vec<Vec<String>> = report
         .checks
@@ -150,6 +152,7 @@ fn check_row(name: &str, f: &Figures) -> Vec<String> {
             .map_or_else(|| "-".to_string(), |p| format!("{p:.3}%")),
         human_seconds(f.down_seconds as i64),
         human_seconds(f.silenced_down_seconds as i64),
+        human_seconds(f.unreachable_down_seconds as i64),
     ]
 }
 

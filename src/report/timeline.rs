@@ -128,6 +128,11 @@ fn describe_event(out: &mut String, input: &PostmortemInput, e: &TimelineEvent) 
         EventKind::Resolved => write!(out, "**Resolved** by {actor}: {msg}"),
         EventKind::Silenced => write!(out, "Silenced, nobody paged: {msg}"),
         EventKind::Unsilenced => write!(out, "Silence ended, paging again: {msg}"),
+        EventKind::Unreachable => write!(out, "Parent down, nobody paged: {msg}"),
+        EventKind::Reachable => write!(out, "Parent back: {msg}"),
+        EventKind::Flapping => write!(out, "**Flapping**: {msg}"),
+        EventKind::FlappingStopped => write!(out, "Flapping stopped: {msg}"),
+        EventKind::Grouped => write!(out, "Page grouped into a digest: {msg}"),
     };
 }
 

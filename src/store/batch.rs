@@ -105,9 +105,9 @@ fn insert_page(tx: &Connection, p: &Page) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO outbox (key, incident, seq, event, recipient, notifier, to_addr, step,
              check_name, summary, incident_state, opened_at, also_paged, text, created_at,
-             status, attempts, next_attempt_at)
+             status, attempts, next_attempt_at, digest)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-             'pending', 0, ?15)
+             'pending', 0, ?15, ?16)
          ON CONFLICT (key) DO NOTHING",
     )?
     .execute(params![
@@ -126,6 +126,11 @@ fn insert_page(tx: &Connection, p: &Page) -> Result<(), StoreError> {
         json(&p.also_paged)?,
         p.text,
         created,
+        if p.digest.is_empty() {
+            None
+        } else {
+            Some(json(&p.digest)?)
+        },
     ])?;
     Ok(())
 }

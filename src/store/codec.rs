@@ -77,13 +77,18 @@ pub(crate) fn event_kind(s: &str) -> Result<EventKind, StoreError> {
         Resolved,
         Silenced,
         Unsilenced,
+        Unreachable,
+        Reachable,
+        Flapping,
+        FlappingStopped,
+        Grouped,
     ];
     parse_enum(&all, EventKind::as_str, s, "event kind")
 }
 
 pub(crate) fn page_event(s: &str) -> Result<PageEvent, StoreError> {
     use PageEvent::*;
-    let all = [Triggered, Escalated, Acknowledged, Resolved, Test];
+    let all = [Triggered, Escalated, Acknowledged, Resolved, Flapping, Test];
     parse_enum(&all, PageEvent::as_str, s, "page event")
 }
 

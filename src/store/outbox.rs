@@ -11,7 +11,7 @@ use crate::core::model::{DeliveryOutcome, IncidentId, Page, PageAttempt};
 
 const PAGE_COLS: &str = "key, incident, seq, event, recipient, notifier, to_addr, step, \
      check_name, summary, incident_state, opened_at, also_paged, text, created_at, \
-     status, attempts, next_attempt_at, last_error";
+     status, attempts, next_attempt_at, last_error, digest";
 
 /// How long delivered and failed pages, with their attempts, are kept (the default for
 /// [`Store::prune`]): long enough for a quarter's reports, short enough that a year of pages
@@ -223,6 +223,10 @@ fn page_from_row(r: &Row<'_>) -> Result<Page, StoreError> {
         also_paged: from_json(&also_paged, "outbox.also_paged")?,
         text: r.get(13)?,
         created_at: from_ts(r.get(14)?)?,
+        digest: match r.get::<_, Option<String>>(19)? {
+            Some(d) => from_json(&d, "outbox.digest")?,
+            None => Vec::new(),
+        },
     })
 }
 

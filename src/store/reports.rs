@@ -52,6 +52,38 @@ pub struct ReportPage {
 }
 
 impl Store {
+    /// Spans during which an incident was held as unreachable (SPEC §12), for reports: from
+    /// each `unreachable` event to the incident's next `reachable`, `resolved` or hand
+    /// `escalated` event (`None`: still held), for spans that may overlap `[from, to)`.
+    pub fn unreachable_spans(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(String, Timestamp, Option<Timestamp>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT i.check_name, u.at,
+                    (SELECT min(e.at) FROM events e
+                     WHERE e.incident = u.incident AND e.seq > u.seq
+                       AND e.kind IN ('reachable', 'resolved', 'escalated')) AS until
+             FROM events u JOIN incidents i ON i.id = u.incident
+             WHERE u.kind = 'unreachable' AND u.at < ?2
+               AND (i.resolved_at IS NULL OR i.resolved_at > ?1)",
+        )?;
+        let rows = stmt.query_map(params![ts(from)?, ts(to)?], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (check, at, until) = row?;
+            out.push((check, from_ts(at)?, from_opt_ts(until)?));
+        }
+        Ok(out)
+    }
+
     /// Pages created in `[from, to)`, in no particular order: four columns, no sort, so a
     /// year of pages (300,000 rows) reads in tens of milliseconds.
     pub fn report_pages(

@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Ordered migrations; migration `i` (0-based) brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -24,11 +24,17 @@ const V3: &str = r#"
 ALTER TABLE incidents ADD COLUMN fingerprint TEXT;
 "#;
 
+/// SPEC §12: a digest page (`group_wait`) lists its incidents (JSON array of
+/// `core::model::DigestItem`); NULL for a page about one incident.
+const V4: &str = r#"
+ALTER TABLE outbox ADD COLUMN digest TEXT;
+"#;
+
 /// Heartbeats are written on every ping: their CHECKs become plain comparisons. An `IN` list
 /// of three values or more makes SQLite build a temporary b-tree on every write (two per
 /// CHECK for an upsert), which was most of the CPU of a ping. Same rules, same rows.
-const V4: &str = r#"
-CREATE TABLE heartbeats_v4 (
+const V5: &str = r#"
+CREATE TABLE heartbeats_v5 (
     check_name      TEXT    PRIMARY KEY,
     state           TEXT    NOT NULL CHECK (state = 'NEW' OR state = 'UP' OR state = 'DOWN'),
     last_ping_at    INTEGER,
@@ -39,12 +45,12 @@ CREATE TABLE heartbeats_v4 (
     last_success_at INTEGER,
     started_at      INTEGER -- a /start not yet followed by a success or failure
 ) WITHOUT ROWID;
-INSERT INTO heartbeats_v4 (check_name, state, last_ping_at, last_kind, last_exit_code,
+INSERT INTO heartbeats_v5 (check_name, state, last_ping_at, last_kind, last_exit_code,
     last_message, last_success_at, started_at)
 SELECT check_name, state, last_ping_at, last_kind, last_exit_code, last_message,
     last_success_at, started_at FROM heartbeats;
 DROP TABLE heartbeats;
-ALTER TABLE heartbeats_v4 RENAME TO heartbeats;
+ALTER TABLE heartbeats_v5 RENAME TO heartbeats;
 "#;
 
 const V1: &str = r#"

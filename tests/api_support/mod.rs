@@ -61,6 +61,8 @@ pub fn incident(id: u64, check: &str, state: IncidentState) -> IncidentView {
         resolved_at: (state == IncidentState::Resolved).then(t0),
         resolved_by: (state == IncidentState::Resolved).then(|| "auto".into()),
         step: 1,
+        unreachable: Vec::new(),
+        flapping: None,
     }
 }
 
@@ -114,6 +116,8 @@ impl Recorder {
             last_duration_ms: Some(12),
             last_at: Some(t0()),
             silenced: false,
+            unreachable: Vec::new(),
+            flapping: None,
             last_ping: None,
             expected_next: None,
         };

@@ -68,6 +68,15 @@ impl Hook {
             .collect()
     }
 
+    /// Every request body received so far, parsed, in arrival order.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.receiver
+            .received()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
+
     /// Pages of one incident with this event ("triggered", "escalated", "resolved", ...).
     pub fn of(&self, incident: u64, event: &str) -> Vec<Got> {
         self.pages()

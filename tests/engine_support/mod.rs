@@ -80,6 +80,22 @@ impl Cfg {
         self
     }
 
+    /// A check behind `parents` (`depends_on`).
+    pub fn child(mut self, name: &str, policy: &str, parents: &[&str]) -> Self {
+        let mut c = check(name, policy, true);
+        c.depends_on = parents.iter().map(|p| p.to_string()).collect();
+        self.0.checks.push(c);
+        self
+    }
+
+    /// Turn flap detection on for every check so far, with `[low, high]`.
+    pub fn flap(mut self, low: f64, high: f64) -> Self {
+        for c in &mut self.0.checks {
+            c.flap = Some(oncalld::config::FlapThresholds { low, high });
+        }
+        self
+    }
+
     pub fn check_no_auto_resolve(mut self, name: &str, policy: &str) -> Self {
         self.0.checks.push(check(name, policy, false));
         self
@@ -128,8 +144,17 @@ impl Cfg {
             repeat,
             ack_timeout: ack_timeout.map(dur),
             steps,
+            group_wait: None,
         };
         self.0.policies.insert(name.into(), policy);
+        self
+    }
+
+    /// Set `group_wait` on policy `name`.
+    pub fn group_wait(mut self, name: &str, wait: &str) -> Self {
+        if let Some(p) = self.0.policies.get_mut(name) {
+            p.group_wait = Some(dur(wait));
+        }
         self
     }
 
@@ -152,6 +177,8 @@ fn check(name: &str, policy: &str, auto_resolve: bool) -> CheckConfig {
         policy: policy.into(),
         auto_resolve,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 
@@ -184,6 +211,25 @@ pub fn down(check: &str, message: &str) -> Input {
             to: CheckState::Down,
         },
         message: message.into(),
+    }
+}
+
+/// One probe result, with the change of state it made (if any).
+pub fn probe(check: &str, failed: bool, transition: Option<(CheckState, CheckState)>) -> Input {
+    Input::Probe {
+        check: check.into(),
+        failed,
+        transition: transition.map(|(from, to)| Transition { from, to }),
+        message: if failed { "HTTP 500" } else { "HTTP 200" }.into(),
+    }
+}
+
+/// A soft change (e.g. UP -> FAILING), no result attached.
+pub fn soft(check: &str, from: CheckState, to: CheckState) -> Input {
+    Input::Check {
+        check: check.into(),
+        transition: Transition { from, to },
+        message: "soft".into(),
     }
 }
 

@@ -50,6 +50,8 @@ pub fn http_check(name: &str, url: &str) -> CheckConfig {
         policy: "default".to_string(),
         auto_resolve: true,
         page_on: PageOn::Critical,
+        depends_on: Vec::new(),
+        flap: None,
     }
 }
 
@@ -338,6 +340,7 @@ pub struct ReportData {
     pub pages: Vec<ReportPage>,
     pub checks: Vec<String>,
     pub zones: BTreeMap<String, TimeZone>,
+    pub unreachable: Vec<(String, Timestamp, Option<Timestamp>)>,
 }
 
 impl ReportData {
@@ -352,6 +355,7 @@ impl ReportData {
             pages: vec![],
             checks: vec!["website".into(), "db".into()],
             zones: BTreeMap::new(),
+            unreachable: vec![],
         }
     }
 
@@ -368,6 +372,7 @@ impl ReportData {
             checks: &self.checks,
             person_zones: &self.zones,
             default_zone: &TimeZone::UTC,
+            unreachable: &self.unreachable,
         })
     }
 }

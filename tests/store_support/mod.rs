@@ -88,6 +88,7 @@ pub fn page(incident: IncidentId, seq: u32, recipient: &str, notifier: &str, at:
         also_paged: vec!["bob".into(), "carol".into()],
         text: format!("TRIGGERED #{incident} website: HTTP 500"),
         created_at: t(at),
+        digest: Vec::new(),
     }
 }
 

@@ -44,6 +44,7 @@ pub fn page(event: PageEvent, incident: u64, seq: u32, recipient: &str, notifier
         opened_at: "2026-11-25T21:00:00Z".parse().unwrap(),
         also_paged: vec!["bob".to_string(), "ops-chat".to_string()],
         created_at: "2026-11-25T21:12:30Z".parse().unwrap(),
+        digest: Vec::new(),
     }
 }
 

@@ -99,7 +99,13 @@ impl Engine {
         }
     }
 
-    fn open(&mut self, index: usize, message: &str, now: Timestamp, out: &mut Vec<Action>) {
+    pub(super) fn open(
+        &mut self,
+        index: usize,
+        message: &str,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
         let Some(check) = self.config.checks.get(index) else {
             return;
         };
@@ -119,7 +125,8 @@ impl Engine {
         self.save(inc, out);
     }
 
-    /// Page from step 1 of the first pass, unless a silence matches (then hold).
+    /// Page from step 1 of the first pass, unless a parent is not UP (then hold as
+    /// unreachable) or a silence matches (then hold).
     pub(super) fn page_or_hold(
         &self,
         inc: &mut Incident,
@@ -128,6 +135,9 @@ impl Engine {
         out: &mut Vec<Action>,
     ) {
         inc.escalation.exhausted = false;
+        if self.hold_unreachable(inc, now, out) {
+            return;
+        }
         if let Some(s) = self.silence_for(&inc.check, now) {
             let msg = s.describe();
             inc.escalation.silenced = true;
@@ -163,6 +173,43 @@ impl Engine {
         self.notify_paged(&mut inc, PageEvent::Acknowledged, actor, now, out);
         self.save(inc, out);
         Ok(())
+    }
+
+    /// Ack or resolve every selected open incident (see [`super::Input::Bulk`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn bulk(
+        &mut self,
+        op: super::BulkOp,
+        ids: &[IncidentId],
+        check: Option<&str>,
+        actor: &str,
+        message: Option<&str>,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
+        let pattern = check.and_then(|p| glob::Pattern::new(p).ok());
+        let mut selected: std::collections::BTreeSet<IncidentId> = ids.iter().copied().collect();
+        if let Some(p) = &pattern {
+            selected.extend(
+                self.incidents
+                    .values()
+                    .filter(|i| p.matches(&i.check))
+                    .map(|i| i.id),
+            );
+        }
+        for id in selected {
+            let Some(state) = self.incidents.get(&id).map(|i| i.state) else {
+                continue;
+            };
+            // Refusals (already acknowledged) are skips here: nothing else to undo.
+            let _ = match (op, state) {
+                (super::BulkOp::Ack, IncidentState::Triggered) => {
+                    self.ack(id, actor, message, now, out)
+                }
+                (super::BulkOp::Resolve, _) => self.resolve_by(id, actor, message, now, out),
+                _ => Ok(()),
+            };
+        }
     }
 
     pub(super) fn resolve_by(
@@ -233,6 +280,11 @@ impl Engine {
             inc.acked_by = None;
         }
         inc.escalation.exhausted = false;
+        if !inc.escalation.unreachable.is_empty() {
+            // A human asked for pages: the incident is no longer held as unreachable.
+            msg.push_str(" (was unreachable)");
+            inc.escalation.unreachable.clear();
+        }
         record(&mut inc, EventKind::Escalated, actor, msg, now, out);
         self.page_from(&mut inc, next, PageEvent::Escalated, now, out);
         self.save(inc, out);
@@ -259,6 +311,12 @@ impl Engine {
             return;
         };
         match inc.state {
+            IncidentState::Triggered if !inc.escalation.unreachable.is_empty() => {
+                if self.release_unreachable(&mut inc, now, out) {
+                    self.save(inc, out);
+                    return;
+                }
+            }
             IncidentState::Triggered if inc.escalation.silenced => {
                 if !self.is_silenced(&inc.check, now) {
                     self.release(&mut inc, now, out);
@@ -323,7 +381,16 @@ impl Engine {
     /// Take a new config, keeping incidents of checks that still exist (see module docs).
     pub(super) fn reload(&mut self, config: Arc<Config>, now: Timestamp, out: &mut Vec<Action>) {
         self.config = config;
-        self.checks = index_checks(&self.config);
+        let old_index = std::mem::replace(&mut self.checks, index_checks(&self.config));
+        self.remap_memo(&old_index);
+        self.graph = Arc::new(super::storm::Graph::new(&self.config, &self.checks));
+        self.grouping = self
+            .config
+            .policies
+            .values()
+            .any(|p| p.group_wait.is_some());
+        // A parent may have been removed or `depends_on` changed.
+        self.recheck_unreachable();
         let ids: Vec<IncidentId> = self.incidents.keys().copied().collect();
         for id in ids {
             let Some(mut inc) = self.incidents.remove(&id) else {

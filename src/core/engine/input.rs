@@ -20,6 +20,15 @@ pub enum Input {
         transition: Transition,
         message: String,
     },
+    /// From the scheduler: one probe result of a check — whether it failed, and the change
+    /// of state it made, if any (soft or hard). Every result feeds flap detection and the
+    /// check states dependencies read (SPEC §12); hard changes then act as [`Input::Check`].
+    Probe {
+        check: String,
+        failed: bool,
+        transition: Option<Transition>,
+        message: String,
+    },
     Ack {
         incident: IncidentId,
         actor: String,
@@ -27,6 +36,17 @@ pub enum Input {
     },
     Resolve {
         incident: IncidentId,
+        actor: String,
+        message: Option<String>,
+    },
+    /// Acknowledge or resolve several incidents in one step (SPEC §12): the listed `ids` and
+    /// the open incidents whose check matches the glob `check`, in id order. Incidents already
+    /// in that state (acknowledged, for an ack) are skipped; an id that was never handed out
+    /// refuses the whole input.
+    Bulk {
+        op: BulkOp,
+        ids: Vec<IncidentId>,
+        check: Option<String>,
         actor: String,
         message: Option<String>,
     },
@@ -64,6 +84,13 @@ pub enum Input {
         target: Target,
         actor: String,
     },
+}
+
+/// What an [`Input::Bulk`] does to each incident it selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkOp {
+    Ack,
+    Resolve,
 }
 
 /// What the daemon must do, in order, after an input.

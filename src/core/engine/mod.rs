@@ -13,29 +13,34 @@
 //! returns an error is checked before anything happens: the engine is left exactly as it was.
 
 mod alert;
+mod grouping;
 mod incident;
 mod input;
 mod paging;
 mod silence;
+mod storm;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::check_state::CheckState;
 use super::model::{Incident, IncidentId, IncidentState, Silence, SilenceId};
 use crate::config::Config;
 use silence::ActiveSilence;
 
 pub use super::oncall::{StepOnCall, TargetOnCall, WhoError, who};
 pub use alert::Alert;
-pub use input::{Action, EngineError, Input};
+pub use input::{Action, BulkOp, EngineError, Input};
 
 /// Something the engine must do at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Due {
     Incident(IncidentId),
     Silence(SilenceId),
+    /// A `group_wait` window ends: its digest goes out.
+    Window(u64),
 }
 
 /// The incident engine. See the module documentation. Cloned by the engine task before a
@@ -45,6 +50,10 @@ pub struct Engine {
     config: Arc<Config>,
     /// Check name -> index in `config.checks` (the hot path must not scan 10,000 checks).
     checks: HashMap<String, usize>,
+    /// Per check (by index): its state and flap history (SPEC §12).
+    memo: Vec<storm::CheckMemo>,
+    /// `depends_on`, by index, both ways.
+    graph: Arc<storm::Graph>,
     incidents: BTreeMap<IncidentId, Incident>,
     by_check: HashMap<String, IncidentId>,
     /// `(source, fingerprint)` -> the open incident of that alert (SPEC §11).
@@ -55,6 +64,12 @@ pub struct Engine {
     next_incident_id: IncidentId,
     next_silence_id: SilenceId,
     test_seq: u32,
+    /// Some policy has `group_wait` (else grouping is skipped outright).
+    grouping: bool,
+    /// Open `group_wait` windows, by id, and the open window of each key.
+    windows: BTreeMap<u64, grouping::Window>,
+    window_of: HashMap<grouping::WindowKey, u64>,
+    next_window: u64,
 }
 
 impl Engine {
@@ -73,8 +88,11 @@ impl Engine {
         next_incident_id: IncidentId,
         next_silence_id: SilenceId,
     ) -> Self {
+        let checks = index_checks(&config);
         let mut engine = Engine {
-            checks: index_checks(&config),
+            memo: vec![storm::CheckMemo::default(); config.checks.len()],
+            graph: Arc::new(storm::Graph::new(&config, &checks)),
+            checks,
             config,
             incidents: BTreeMap::new(),
             by_check: HashMap::new(),
@@ -85,7 +103,16 @@ impl Engine {
             next_incident_id: next_incident_id.max(1),
             next_silence_id: next_silence_id.max(1),
             test_seq: 0,
+            grouping: false,
+            windows: BTreeMap::new(),
+            window_of: HashMap::new(),
+            next_window: 1,
         };
+        engine.grouping = engine
+            .config
+            .policies
+            .values()
+            .any(|p| p.group_wait.is_some());
         for s in silences {
             if let Ok(active) = ActiveSilence::new(s) {
                 engine.schedule(
@@ -106,22 +133,64 @@ impl Engine {
                 engine.schedule(Due::Incident(id), Some(Timestamp::MIN));
             }
         }
+        // Until `seed_states` says otherwise every check is UP: a held incident is looked at
+        // again at the first input.
+        engine.recheck_unreachable();
+        engine.restore_windows();
         engine
     }
 
     /// Apply one input at `now`. On error nothing has changed.
     pub fn handle(&mut self, input: Input, now: Timestamp) -> Result<Vec<Action>, EngineError> {
-        // The hot path: most check inputs are soft transitions, which change nothing.
-        if let Input::Check { transition, .. } = &input
-            && !transition.is_hard()
-            && !self.is_due(now)
+        // The hot path: most probe results change nothing but the check's memory.
+        if let Input::Probe {
+            check,
+            failed,
+            transition,
+            message,
+        } = input
         {
-            return Ok(Vec::new());
+            let Some(seen) = self.observe(&check, failed, transition) else {
+                return Ok(Vec::new());
+            };
+            let hard = transition.is_some_and(|t| t.is_hard());
+            if !hard && seen.is_quiet() && !self.is_due(now) {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::new();
+            self.fire_due(now, &mut out);
+            self.probe_result(&check, seen, transition, &message, now, &mut out);
+            self.group_pages(now, &mut out);
+            return Ok(out);
+        }
+        // A change without a result: soft ones change nothing but the state dependencies read.
+        if let Input::Check {
+            check, transition, ..
+        } = &input
+            && !transition.is_hard()
+        {
+            // Soft states matter only to dependencies: without any, nothing to remember.
+            if !self.graph.any_watched && !self.is_due(now) {
+                return Ok(Vec::new());
+            }
+            let index = self.checks.get(check).copied();
+            let parent_up = index.is_some_and(|i| {
+                transition.to == CheckState::Up
+                    && self.memo.get(i).is_some_and(|m| m.state != CheckState::Up)
+                    && self.graph.watched[i]
+            });
+            if !parent_up && !self.is_due(now) {
+                if let Some(i) = index {
+                    self.note_state(i, transition.to);
+                }
+                return Ok(Vec::new());
+            }
         }
         self.validate(&input, now)?;
         let mut out = Vec::new();
         self.fire_due(now, &mut out);
         self.apply(input, now, &mut out)?;
+        self.group_pages(now, &mut out);
         Ok(out)
     }
 
@@ -176,6 +245,17 @@ impl Engine {
             Input::Resolve { incident, .. } => {
                 self.open_incident(*incident, "resolve")?;
             }
+            Input::Bulk { ids, check, .. } => {
+                if let Some(p) = check {
+                    silence::compile(p)?;
+                }
+                if let Some(&id) = ids
+                    .iter()
+                    .find(|&&id| id == 0 || id >= self.next_incident_id)
+                {
+                    return Err(EngineError::UnknownIncident(id));
+                }
+            }
             Input::Note { incident, .. } => {
                 self.open_incident(*incident, "add a note to")?;
             }
@@ -200,7 +280,11 @@ impl Engine {
                     return Err(EngineError::BadTarget(target.to_string()));
                 }
             }
-            Input::Check { .. } | Input::Alerts { .. } | Input::Tick | Input::Reload(_) => {}
+            Input::Check { .. }
+            | Input::Probe { .. }
+            | Input::Alerts { .. }
+            | Input::Tick
+            | Input::Reload(_) => {}
         }
         Ok(())
     }
@@ -216,7 +300,26 @@ impl Engine {
                 check,
                 transition,
                 message,
-            } => self.check_changed(&check, transition, &message, now, out),
+            } => {
+                let seen = self.checks.get(&check).copied().map(|index| storm::Seen {
+                    index,
+                    flap: None,
+                    parent_up: self.note_state(index, transition.to),
+                });
+                if let Some(seen) = seen {
+                    self.probe_result(&check, seen, Some(transition), &message, now, out);
+                }
+            }
+            Input::Probe {
+                check,
+                failed,
+                transition,
+                message,
+            } => {
+                if let Some(seen) = self.observe(&check, failed, transition) {
+                    self.probe_result(&check, seen, transition, &message, now, out);
+                }
+            }
             Input::Ack {
                 incident,
                 actor,
@@ -227,6 +330,21 @@ impl Engine {
                 actor,
                 message,
             } => self.resolve_by(incident, &actor, message.as_deref(), now, out)?,
+            Input::Bulk {
+                op,
+                ids,
+                check,
+                actor,
+                message,
+            } => self.bulk(
+                op,
+                &ids,
+                check.as_deref(),
+                &actor,
+                message.as_deref(),
+                now,
+                out,
+            ),
             Input::Escalate { incident, actor } => self.escalate_by(incident, &actor, now, out)?,
             Input::Note {
                 incident,
@@ -265,6 +383,7 @@ impl Engine {
             match due {
                 Due::Incident(id) => self.fire_incident(id, now, out),
                 Due::Silence(id) => self.expire_silence(id, now, out),
+                Due::Window(id) => self.fire_window(id, now, out),
             }
         }
     }

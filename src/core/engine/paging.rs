@@ -153,6 +153,7 @@ impl Engine {
                 also_paged: Vec::new(),
                 text: format!("TEST page from oncalld, sent by {actor}"),
                 created_at: now,
+                digest: Vec::new(),
             }));
         }
     }
@@ -209,12 +210,16 @@ fn send(
         PageEvent::Acknowledged | PageEvent::Resolved => format!(" (by {actor})"),
         _ => String::new(),
     };
+    // A FLAPPING page says how it flaps: `FLAPPING #17 website: 9 state changes in ...`.
+    let what = match (event, &inc.escalation.flapping) {
+        (PageEvent::Flapping, Some(f)) => f,
+        _ => &inc.summary,
+    };
     let text = format!(
-        "{} #{} {}: {}{by}",
+        "{} #{} {}: {what}{by}",
         event.as_str().to_uppercase(),
         inc.id,
         inc.check,
-        inc.summary
     );
     out.push(Action::Page(Page {
         key: Page::idempotency_key(inc.id, seq, &r.recipient, &r.notifier),
@@ -232,5 +237,6 @@ fn send(
         also_paged,
         text,
         created_at: now,
+        digest: Vec::new(),
     }));
 }

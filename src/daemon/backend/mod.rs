@@ -159,6 +159,66 @@ impl Backend for DaemonBackend {
         })
     }
 
+    fn bulk(
+        &self,
+        op: crate::core::engine::BulkOp,
+        body: crate::api::types::BulkBody,
+        actor: String,
+    ) -> BoxFuture<'_, ApiResult<crate::api::types::BulkView>> {
+        Box::pin(async move {
+            let before: std::collections::HashMap<IncidentId, crate::core::model::IncidentState> =
+                self.shared
+                    .read()
+                    .open
+                    .iter()
+                    .map(|i| (i.id, i.state))
+                    .collect();
+            let input = Input::Bulk {
+                op,
+                ids: body.ids.clone(),
+                check: body.check,
+                actor,
+                message: body.message,
+            };
+            let actions = self.engine(input).await?;
+            let mut changed: Vec<IncidentView> = Vec::new();
+            for a in &actions {
+                let done = match op {
+                    crate::core::engine::BulkOp::Ack => {
+                        crate::core::model::IncidentState::Acknowledged
+                    }
+                    crate::core::engine::BulkOp::Resolve => {
+                        crate::core::model::IncidentState::Resolved
+                    }
+                };
+                if let Action::SaveIncident(i) = a
+                    && i.state == done
+                {
+                    match changed.iter_mut().find(|c| c.id == i.id) {
+                        Some(c) => *c = views::incident(i),
+                        None => changed.push(views::incident(i)),
+                    }
+                }
+            }
+            let mut skipped = Vec::new();
+            for id in body.ids {
+                if changed.iter().any(|c| c.id == id)
+                    || skipped
+                        .iter()
+                        .any(|s: &crate::api::types::BulkSkip| s.id == id)
+                {
+                    continue;
+                }
+                let reason = match before.get(&id) {
+                    Some(s) => format!("already {}", s.as_str()),
+                    None => "resolved".to_string(),
+                };
+                skipped.push(crate::api::types::BulkSkip { id, reason });
+            }
+            Ok(crate::api::types::BulkView { changed, skipped })
+        })
+    }
+
     fn escalate(&self, id: IncidentId, actor: String) -> BoxFuture<'_, ApiResult<IncidentView>> {
         Box::pin(async move {
             self.change(

@@ -303,6 +303,8 @@ mod tests {
             policy: "default".into(),
             auto_resolve: true,
             page_on: PageOn::Critical,
+            depends_on: Vec::new(),
+            flap: None,
         }
     }
 

@@ -217,6 +217,11 @@ impl Slot {
         let from = self.tracker.state;
         self.tracker = CheckTracker::new(to);
         let transition = (change.is_some() && from != to).then_some(Transition { from, to });
+        // For flap detection: a change is a result (failed unless a success); a start or
+        // log ping is none.
+        let failed = change
+            .as_ref()
+            .map(|c| !matches!(c, Change::Success { .. }));
         let instant = tokio::time::Instant::now();
         let h = &self.heartbeat;
         CheckReport {
@@ -232,6 +237,7 @@ impl Slot {
             },
             state: to,
             transition,
+            failed,
             heartbeat: Some(HeartbeatRow {
                 check: name.to_string(),
                 state: h.state,

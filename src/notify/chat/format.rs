@@ -19,6 +19,8 @@ pub enum Tone {
     Acknowledged,
     /// Resolved: all clear.
     Resolved,
+    /// The check flaps (SPEC §12): one page, and it may be the first about the incident.
+    Flapping,
     /// A test page: nothing is wrong.
     Test,
 }
@@ -29,6 +31,7 @@ pub fn tone(event: PageEvent) -> Tone {
         PageEvent::Escalated => Tone::Escalated,
         PageEvent::Acknowledged => Tone::Acknowledged,
         PageEvent::Resolved => Tone::Resolved,
+        PageEvent::Flapping => Tone::Flapping,
         PageEvent::Test => Tone::Test,
     }
 }
@@ -36,26 +39,29 @@ pub fn tone(event: PageEvent) -> Tone {
 impl Tone {
     /// Wakes someone (urgent priority, emergency, a notifying message type).
     pub fn urgent(self) -> bool {
-        matches!(self, Tone::Alarm | Tone::Escalated)
+        matches!(self, Tone::Alarm | Tone::Escalated | Tone::Flapping)
     }
 
-    /// `#rrggbb`: red, dark red, amber, green, blue.
+    /// `#rrggbb`: red, dark red, amber, green, purple, blue.
     pub fn colour(self) -> &'static str {
         match self {
             Tone::Alarm => "#d62728",
             Tone::Escalated => "#8b0000",
             Tone::Acknowledged => "#ff9900",
             Tone::Resolved => "#2ca02c",
+            Tone::Flapping => "#9467bd",
             Tone::Test => "#1f77b4",
         }
     }
 }
 
-/// `TRIGGERED #17 website` (`TEST` for a test page): one line, no outside text but the
-/// check name (a config name).
+/// `TRIGGERED #17 website` (`TEST` for a test page, `TRIGGERED 37 incidents` for a digest):
+/// one line, no outside text but the check name (a config name).
 pub fn title(page: &Page) -> String {
     if page.event == PageEvent::Test {
         "TEST page from oncalld".to_string()
+    } else if !page.digest.is_empty() {
+        format!("{} {}", page.event.as_str().to_uppercase(), page.summary)
     } else {
         format!(
             "{} #{} {}",
@@ -66,9 +72,10 @@ pub fn title(page: &Page) -> String {
     }
 }
 
-/// The probe's message (or a test page's text), one line, control characters replaced.
+/// The probe's message (a test page's text, a digest's list of checks), one line, control
+/// characters replaced.
 pub fn message(page: &Page) -> String {
-    let text = if page.event == PageEvent::Test {
+    let text = if page.event == PageEvent::Test || !page.digest.is_empty() {
         &page.text
     } else {
         &page.summary
@@ -83,6 +90,14 @@ pub fn facts(page: &Page) -> Vec<(&'static str, String)> {
             ("Recipient", sanitize_line(&page.recipient).into_owned()),
             ("Via", page.notifier.clone()),
             ("Key", page.key.clone()),
+        ];
+    }
+    if !page.digest.is_empty() {
+        let ids: Vec<String> = page.digest.iter().map(|i| i.incident.to_string()).collect();
+        return vec![
+            ("Incidents", ids.join(" ")),
+            ("Step", page.step.to_string()),
+            ("To do", format!("oncalld ack {}", ids.join(" "))),
         ];
     }
     let todo = match page.incident_state {
@@ -180,5 +195,32 @@ mod tests {
         assert_eq!(fit("a<bcdef", Limit::Chars(5), html), "a…");
         assert_eq!(fit("ééé", Limit::Bytes(5), plain), "é…");
         assert_eq!(fit("*x", Limit::Chars(10), markdown), "\\*x");
+    }
+
+    #[test]
+    fn a_digest_reads_as_its_list_and_a_flapping_page_wakes() {
+        use crate::core::model::DigestItem;
+        let mut page = crate::notify::template::sample_page();
+        page.digest = [(1, "web-1"), (2, "web-2"), (3, "web-3")]
+            .into_iter()
+            .map(|(incident, check)| DigestItem {
+                incident,
+                check: check.into(),
+                summary: "down".into(),
+                incident_state: IncidentState::Triggered,
+                opened_at: page.opened_at,
+                step: 1,
+            })
+            .collect();
+        page.summary = "3 incidents".into();
+        page.text = "TRIGGERED 3 incidents: web-1, web-2, web-3".into();
+        assert_eq!(title(&page), "TRIGGERED 3 incidents");
+        assert_eq!(message(&page), page.text);
+        let facts = facts(&page);
+        assert!(
+            facts.contains(&("To do", "oncalld ack 1 2 3".to_string())),
+            "{facts:?}"
+        );
+        assert!(tone(PageEvent::Flapping).urgent());
     }
 }

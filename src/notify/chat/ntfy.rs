@@ -56,6 +56,7 @@ pub fn priority_and_tags(t: Tone) -> (u8, &'static [&'static str]) {
         Tone::Escalated => (5, &["rotating_light", "arrow_double_up"]),
         Tone::Acknowledged => (3, &["eyes"]),
         Tone::Resolved => (2, &["white_check_mark"]),
+        Tone::Flapping => (5, &["warning", "repeat"]),
         Tone::Test => (3, &["test_tube"]),
     }
 }

@@ -86,7 +86,7 @@ pub fn message_fields(
         ("timestamp", page.created_at.as_second().to_string()),
     ];
     match tone(page.event) {
-        Tone::Alarm | Tone::Escalated => {
+        Tone::Alarm | Tone::Escalated | Tone::Flapping => {
             fields.push(("priority", "2".to_string()));
             fields.push(("retry", retry.to_string()));
             fields.push(("expire", expire.to_string()));

@@ -29,7 +29,7 @@ pub struct Teams {
 
 fn colour(t: Tone) -> &'static str {
     match t {
-        Tone::Alarm | Tone::Escalated => "attention",
+        Tone::Alarm | Tone::Escalated | Tone::Flapping => "attention",
         Tone::Acknowledged => "warning",
         Tone::Resolved => "good",
         Tone::Test => "accent",
