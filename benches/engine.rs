@@ -101,6 +101,7 @@ fn config() -> Arc<Config> {
         schedules: BTreeMap::from([("primary".to_string(), schedule)]),
         policies: BTreeMap::from([("default".to_string(), policy)]),
         sources: BTreeMap::new(),
+        status_page: Default::default(),
     })
 }
 

@@ -11,6 +11,8 @@
 //! - [`api`]: HTTP/1.1 + JSON on the Unix socket, server and the CLI's client.
 //! - [`cli`]: one file per group of subcommands.
 //! - [`report`]: postmortem drafts and MTTA / MTTR / availability reports.
+//! - [`status_page`]: the public status page (snapshot, 90-day bars, latency, HTML/JSON).
+//! - [`tls`]: whom outgoing TLS trusts (built-in + system store + `ca_file`), cert words.
 //! - [`text`], [`redact`]: outside text made safe to show, secrets kept out of output.
 
 pub mod api;
@@ -22,5 +24,7 @@ pub mod notify;
 pub mod probe;
 pub mod redact;
 pub mod report;
+pub mod status_page;
 pub mod store;
 pub mod text;
+pub mod tls;

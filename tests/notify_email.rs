@@ -17,6 +17,7 @@ fn notifier(smtp: String) -> EmailNotifier {
         smtp,
         from: "oncalld <oncalld@example.com>".to_string(),
         timeout: Duration::from_secs(5),
+        ca_file: None,
     };
     EmailNotifier::new(&config, TimeZone::get("Europe/Paris").unwrap()).unwrap()
 }

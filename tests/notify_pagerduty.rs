@@ -24,6 +24,7 @@ fn notifier(url: &str, key: &str) -> PagerDutyNotifier {
         url: url.to_string(),
         severity: "warning".to_string(),
         timeout: Duration::from_secs(2),
+        ca_file: None,
     };
     PagerDutyNotifier::new(&config, "web-1.example.com")
         .unwrap()

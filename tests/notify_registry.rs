@@ -32,6 +32,7 @@ fn config(notifiers: BTreeMap<String, NotifierConfig>) -> Config {
         schedules: BTreeMap::new(),
         policies: BTreeMap::new(),
         sources: BTreeMap::new(),
+        status_page: Default::default(),
     }
 }
 
@@ -43,6 +44,7 @@ fn webhook(url: &str) -> NotifierConfig {
         body: None,
         content_type: "application/json".to_string(),
         timeout: Duration::from_secs(5),
+        ca_file: None,
     })
 }
 
@@ -57,6 +59,7 @@ async fn builds_every_notifier_and_finds_it_by_name() {
             smtp: "smtp://127.0.0.1:25".to_string(),
             from: "oncalld@example.com".to_string(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }),
     );
     n.insert(
@@ -91,6 +94,7 @@ fn reports_every_bad_notifier_at_once() {
             smtp: "smtp://127.0.0.1:25".to_string(),
             from: "not an address".to_string(),
             timeout: Duration::from_secs(5),
+            ca_file: None,
         }),
     );
     n.insert("ok".to_string(), NotifierConfig::Console);

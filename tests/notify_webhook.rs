@@ -24,6 +24,7 @@ fn notifier(url: String, secret: Option<&str>, timeout: Duration) -> WebhookNoti
         body: None,
         content_type: "application/json".to_string(),
         timeout,
+        ca_file: None,
     })
     .unwrap()
 }
@@ -175,6 +176,7 @@ fn bad_config_is_refused_at_build() {
         body: None,
         content_type: "application/json".to_string(),
         timeout: TIMEOUT,
+        ca_file: None,
     };
     let mut bad_url = base.clone();
     bad_url.url = "not a url".to_string();
@@ -220,6 +222,7 @@ async fn errors_show_no_url_secret_or_token() {
         body: None,
         content_type: "application/json".to_string(),
         timeout: TIMEOUT,
+        ca_file: None,
     };
     let debug = format!("{config:?}");
     for secret in ["PASSW0RD", "s3cret", "t0ken"] {

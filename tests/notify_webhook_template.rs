@@ -24,6 +24,7 @@ fn notifier(url: String, body: &str, content_type: &str, secret: Option<&str>) -
         body: Some(body.to_string()),
         content_type: content_type.to_string(),
         timeout: Duration::from_secs(3),
+        ca_file: None,
     })
     .unwrap()
 }

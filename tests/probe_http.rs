@@ -91,6 +91,9 @@ fn http(url: &str) -> HttpProbe {
         max_latency: None,
         body_contains: None,
         tls_verify: true,
+        ca_file: None,
+        cert_expiry: None,
+        zone: jiff::tz::TimeZone::UTC,
     }
 }
 

@@ -217,6 +217,7 @@ fn person_zones_come_from_their_schedule_else_the_daemon() {
         ]),
         policies: BTreeMap::new(),
         sources: BTreeMap::new(),
+        status_page: Default::default(),
     };
     let zones = oncalld::report::stats::person_zones(&config);
     let names: Vec<(&str, Option<&str>)> = zones

@@ -151,6 +151,9 @@ async fn a_hanging_target_does_not_delay_other_checks() {
         max_latency: None,
         body_contains: None,
         tls_verify: true,
+        ca_file: None,
+        cert_expiry: None,
+        zone: jiff::tz::TimeZone::UTC,
     });
     hang.interval = ms(50);
     hang.timeout = Duration::from_secs(4);

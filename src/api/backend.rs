@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -175,6 +176,11 @@ pub trait Backend: Send + Sync + 'static {
     fn test_page(&self, target: String, actor: String) -> BoxFuture<'_, ApiResult<TestPageResult>>;
     /// `GET /metrics`: Prometheus text exposition format.
     fn metrics(&self) -> BoxFuture<'_, ApiResult<String>>;
+    /// `GET /` and `GET /status.json` on the listener (SPEC §14): the page as last rendered
+    /// (at most 10 s old). 404 when `[status_page]` is not enabled, the default.
+    fn status_page(&self) -> BoxFuture<'_, ApiResult<Arc<crate::status_page::Rendered>>> {
+        Box::pin(async { Err(ApiError::not_found("no status page here")) })
+    }
     /// A heartbeat ping (SPEC §10): `/ping/{token}...` on the TCP listener, `POST
     /// /v1/checks/{name}/ping` on the socket. 404 for an unknown token or check, 400 for a
     /// check that is not a heartbeat. The default knows no heartbeat check.

@@ -32,6 +32,8 @@ pub const MAX_RID_LEN: usize = 64;
 /// Every route of the TCP listener.
 pub fn router(backend: Arc<dyn Backend>) -> Router {
     Router::new()
+        .route("/", get(status_html))
+        .route("/status.json", get(status_json))
         .route("/metrics", get(routes::metrics))
         .route("/ping/{*rest}", get(ping).post(ping))
         .route("/v1/alertmanager/{source}", post(alertmanager::post))
@@ -152,6 +154,49 @@ async fn ping(
             text(status, format!("{}\n", e.message))
         }
     }
+}
+
+/// What the status page may load: nothing but its own inline styles (no script, no asset).
+const STATUS_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// `GET /`: the status page (SPEC §14), 404 when `[status_page]` is off.
+async fn status_html(State(b): State<Arc<dyn Backend>>) -> Response {
+    match b.status_page().await {
+        Ok(page) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CONTENT_SECURITY_POLICY, STATUS_CSP),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CACHE_CONTROL, "max-age=10"),
+            ],
+            page.html.clone(),
+        )
+            .into_response(),
+        Err(e) => error_text(e),
+    }
+}
+
+/// `GET /status.json`: the same snapshot as JSON.
+async fn status_json(State(b): State<Arc<dyn Backend>>) -> Response {
+    match b.status_page().await {
+        Ok(page) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                (header::CACHE_CONTROL, "max-age=10"),
+            ],
+            page.json(),
+        )
+            .into_response(),
+        Err(e) => error_text(e),
+    }
+}
+
+fn error_text(e: super::backend::ApiError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    text(status, format!("{}\n", e.message))
 }
 
 fn text(status: StatusCode, body: impl Into<String>) -> Response {

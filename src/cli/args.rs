@@ -198,4 +198,12 @@ pub enum Command {
     },
     /// Print shell completions
     Completions { shell: clap_complete::Shell },
+    /// Write the man pages (oncalld.1 and one per subcommand), generated from these very
+    /// definitions, into DIR: `--help` and `man oncalld` cannot disagree. Used by `make install`.
+    #[command(hide = true)]
+    Man {
+        /// Where to write the pages
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
 }

@@ -25,6 +25,13 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
             clap_complete::generate(shell, &mut cmd, "oncalld", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
+        Command::Man { dir } => match man_pages(&dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("oncalld man: cannot write to {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        },
         Command::Probe { config, name, json } => probe::probe(&config.path(), &name, json).await,
         Command::Run(config) => crate::daemon::run(&config.path()).await,
         Command::CheckConfig {
@@ -49,4 +56,10 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         | Command::Reload(_)
         | Command::Ping { .. }) => remote::run(cmd).await,
     }
+}
+
+/// `oncalld.1` and `oncalld-SUBCOMMAND.1` for every visible subcommand, from the clap types.
+pub fn man_pages(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), dir)
 }

@@ -7,7 +7,7 @@ use super::args::Command;
 use super::incident::Action;
 use super::{admin, incident, oncall, ping, silence, status};
 
-/// Run one client command. `Run`, `CheckConfig`, `Probe` and `Completions` are not client
+/// Run one client command. `Run`, `CheckConfig`, `Probe`, `Completions` and `Man` are not client
 /// commands and never reach here.
 pub async fn run(command: Command) -> ExitCode {
     let result = match command {

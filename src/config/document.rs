@@ -27,6 +27,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let schedules_node = top.get("schedules");
     let policies_node = top.get("policies");
     let sources_node = top.get("sources");
+    let status_page_node = top.get("status_page");
     top.finish(sink);
 
     let mut declared = Declared {
@@ -52,7 +53,12 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
     let periods = oncall::periods(periods_node.as_ref(), sink);
     let schedules = oncall::schedules(schedules_node.as_ref(), &daemon.time_zone, &declared, sink);
     let policies = oncall::policies(policies_node.as_ref(), &declared, sink);
-    let parsed = checks::checks(check_node, &defaults, base, sink);
+    let mut parsed = checks::checks(check_node, &defaults, base, sink);
+    for check in parsed.iter_mut().filter_map(|c| c.config.as_mut()) {
+        if let super::types::ProbeConfig::Http(h) = &mut check.probe {
+            h.zone = daemon.time_zone.clone();
+        }
+    }
     let check_names: BTreeSet<String> = parsed.iter().filter_map(|c| c.name.clone()).collect();
     let sources = sources::sources(
         sources_node.as_ref(),
@@ -60,6 +66,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
         &check_names,
         sink,
     );
+    let status_page = super::status_page::status_page(status_page_node.as_ref(), sink);
     checks::check_policies(&parsed, &|p| declared.policies.contains(p), sink);
     checks::check_dependencies(&parsed, sink);
 
@@ -76,6 +83,7 @@ pub fn build(root: &DeTable<'_>, path: &Path, base: &Path, sink: &mut Sink) -> O
         schedules,
         policies,
         sources,
+        status_page,
     })
 }
 

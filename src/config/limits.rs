@@ -30,6 +30,11 @@ pub const GROUP_WAIT: Bounds = bounds(Duration::from_secs(1), Some(Duration::fro
 pub const RESEND: Bounds = bounds(Duration::from_secs(10), Some(Duration::from_secs(3600)));
 /// `resend` when absent.
 pub const RESEND_DEFAULT: Duration = Duration::from_secs(60);
+/// An HTTP check's `cert_expiry`: warn at least an hour ahead, at most a year.
+pub const CERT_EXPIRY: Bounds = bounds(
+    Duration::from_secs(3600),
+    Some(Duration::from_secs(365 * DAY)),
+);
 /// A schedule's `shift`.
 pub const SHIFT: Bounds = bounds(Duration::from_secs(60), None);
 /// `retries`, `recoveries` (from 1) and a policy's `repeat` (from 0) are at most this.

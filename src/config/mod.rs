@@ -30,6 +30,7 @@ mod probes;
 mod reader;
 mod source;
 pub mod sources;
+mod status_page;
 mod types;
 mod values;
 mod window;
@@ -37,6 +38,7 @@ mod window;
 pub use daemon::MAX_INSTANCE;
 pub use source::{MAX_BYTES, MAX_DEPTH};
 pub use sources::{AlertRoute, SourceConfig};
+pub use status_page::StatusPageConfig;
 pub use types::*;
 pub use window::parse_window;
 

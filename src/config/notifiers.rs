@@ -81,11 +81,13 @@ pub fn notifiers(
             }
         });
         let parsed = match kind {
-            Some("email") => email(&mut t, sink).map(NotifierConfig::Email),
-            Some("webhook") => webhook(&mut t, sink).map(NotifierConfig::Webhook),
+            Some("email") => email(&mut t, base, sink).map(NotifierConfig::Email),
+            Some("webhook") => webhook(&mut t, base, sink).map(NotifierConfig::Webhook),
             Some("command") => command(&mut t, base, sink),
-            Some("pagerduty") => pagerduty(&mut t, sink).map(NotifierConfig::PagerDuty),
-            Some("alertmanager") => alertmanager(&mut t, sink).map(NotifierConfig::Alertmanager),
+            Some("pagerduty") => pagerduty(&mut t, base, sink).map(NotifierConfig::PagerDuty),
+            Some("alertmanager") => {
+                alertmanager(&mut t, base, sink).map(NotifierConfig::Alertmanager)
+            }
             Some(other) => match ChatKind::from_type(other) {
                 Some(kind) => chat::chat(kind, &mut t, sink).map(NotifierConfig::Chat),
                 None => Some(NotifierConfig::Console),
@@ -104,6 +106,7 @@ pub fn notifiers(
                     "urls",
                     "labels",
                     "resend",
+                    "ca_file",
                     "body",
                     "content_type",
                     "bot_token",
@@ -132,6 +135,14 @@ fn timeout(t: &mut Table<'_>, sink: &mut Sink, default: u64) -> Option<Duration>
     }
 }
 
+/// `ca_file`, optional: `Some(None)` when absent, `None` when it was reported.
+fn ca_file(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<Option<std::path::PathBuf>> {
+    match t.get("ca_file") {
+        None => Some(None),
+        Some(n) => values::ca_file(&n, base, sink).map(Some),
+    }
+}
+
 /// A required string key that must pass `check`.
 fn checked(
     t: &mut Table<'_>,
@@ -150,18 +161,20 @@ fn checked(
     }
 }
 
-fn email(t: &mut Table<'_>, sink: &mut Sink) -> Option<EmailNotifier> {
+fn email(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<EmailNotifier> {
     let smtp = checked(t, sink, "smtp", values::smtp_url);
     let from = checked(t, sink, "from", values::mailbox);
     let timeout = timeout(t, sink, 30);
+    let ca_file = ca_file(t, base, sink);
     Some(EmailNotifier {
+        ca_file: ca_file?,
         smtp: smtp?,
         from: from?,
         timeout: timeout?,
     })
 }
 
-fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
+fn webhook(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<WebhookNotifier> {
     let url = checked(t, sink, "url", values::http_url);
     let secret = match t.get("secret") {
         None => Some(None),
@@ -188,7 +201,9 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
         (Some(n), None) => n.str(sink).map(|s| Some(s.to_string())),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(WebhookNotifier {
+        ca_file: ca_file?,
         url: url?,
         secret: secret?,
         headers: headers?,
@@ -202,7 +217,7 @@ fn webhook(t: &mut Table<'_>, sink: &mut Sink) -> Option<WebhookNotifier> {
 const JSON: &str = "application/json";
 
 /// `routing_key` is a secret: its errors never quote it.
-fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
+fn pagerduty(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<PagerDutyNotifier> {
     let routing_key = t.required(sink, "routing_key").and_then(|n| {
         let s = n.non_empty_str(sink)?;
         if s.chars().all(|c| c.is_ascii_graphic()) {
@@ -237,7 +252,9 @@ fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
         }),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(PagerDutyNotifier {
+        ca_file: ca_file?,
         routing_key: routing_key?,
         url: url?,
         severity: severity?,
@@ -246,7 +263,7 @@ fn pagerduty(t: &mut Table<'_>, sink: &mut Sink) -> Option<PagerDutyNotifier> {
 }
 
 /// `urls` (every peer, http(s)), `labels`, `resend` (10 s..1 h, default 1 m), `timeout`.
-fn alertmanager(t: &mut Table<'_>, sink: &mut Sink) -> Option<AlertmanagerNotifier> {
+fn alertmanager(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<AlertmanagerNotifier> {
     let urls = t.required(sink, "urls").and_then(|n| {
         let urls = n.strings(sink)?;
         let bad: Vec<String> = urls
@@ -270,7 +287,9 @@ fn alertmanager(t: &mut Table<'_>, sink: &mut Sink) -> Option<AlertmanagerNotifi
         Some(n) => n.duration_in(sink, limits::RESEND),
     };
     let timeout = timeout(t, sink, 10);
+    let ca_file = ca_file(t, base, sink);
     Some(AlertmanagerNotifier {
+        ca_file: ca_file?,
         urls: urls?,
         labels: labels?,
         resend: resend?,

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::limits;
 use super::reader::{Node, Sink, Table};
 use super::types::{HttpProbe, ProbeConfig, ProcessMatch};
 use super::values;
@@ -9,7 +10,7 @@ use super::values;
 /// The probe types, as written in `type = "..."`.
 pub const KINDS: [&str; 6] = ["http", "tcp", "process", "disk", "command", "heartbeat"];
 
-const HTTP_KEYS: [&str; 7] = [
+const HTTP_KEYS: [&str; 9] = [
     "url",
     "method",
     "headers",
@@ -17,6 +18,8 @@ const HTTP_KEYS: [&str; 7] = [
     "max_latency",
     "body_contains",
     "tls_verify",
+    "ca_file",
+    "cert_expiry",
 ];
 
 /// Read the keys of probe type `kind`. With `kind` unknown (already reported), every probe key
@@ -28,7 +31,7 @@ pub fn probe(
     sink: &mut Sink,
 ) -> Option<ProbeConfig> {
     match kind.unwrap_or("") {
-        "http" => http(t, sink).map(ProbeConfig::Http),
+        "http" => http(t, base, sink).map(ProbeConfig::Http),
         "tcp" => {
             let n = t.required(sink, "address")?;
             let address = n.str(sink)?;
@@ -75,7 +78,7 @@ fn check(node: &Node<'_>, sink: &mut Sink, result: Result<(), String>) -> Option
     }
 }
 
-fn http(t: &mut Table<'_>, sink: &mut Sink) -> Option<HttpProbe> {
+fn http(t: &mut Table<'_>, base: &Path, sink: &mut Sink) -> Option<HttpProbe> {
     let url = t.required(sink, "url").and_then(|n| {
         let s = n.str(sink)?;
         check(&n, sink, values::http_url(s)).map(|()| s.to_string())
@@ -88,6 +91,10 @@ fn http(t: &mut Table<'_>, sink: &mut Sink) -> Option<HttpProbe> {
         max_latency: None,
         body_contains: None,
         tls_verify: true,
+        ca_file: None,
+        cert_expiry: None,
+        // The daemon's zone is filled in once the whole file is read (document.rs).
+        zone: jiff::tz::TimeZone::UTC,
     };
     let mut ok = url.is_some();
     if let Some(n) = t.get("method") {
@@ -125,6 +132,14 @@ fn http(t: &mut Table<'_>, sink: &mut Sink) -> Option<HttpProbe> {
             Some(b) => probe.tls_verify = b,
             None => ok = false,
         }
+    }
+    if let Some(n) = t.get("ca_file") {
+        probe.ca_file = values::ca_file(&n, base, sink);
+        ok &= probe.ca_file.is_some();
+    }
+    if let Some(n) = t.get("cert_expiry") {
+        probe.cert_expiry = n.duration_in(sink, limits::CERT_EXPIRY);
+        ok &= probe.cert_expiry.is_some();
     }
     ok.then_some(probe)
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub policies: BTreeMap<String, Policy>,
     /// `[sources.NAME]` (SPEC §11): Alertmanager posting incidents in.
     pub sources: BTreeMap<String, super::sources::SourceConfig>,
+    /// `[status_page]` (SPEC §14).
+    pub status_page: super::status_page::StatusPageConfig,
 }
 
 impl Config {
@@ -216,6 +218,12 @@ pub struct HttpProbe {
     pub body_contains: Option<String>,
     /// Default true.
     pub tls_verify: bool,
+    /// Extra trusted CA certificates (PEM), on top of the built-in roots and the system store.
+    pub ca_file: Option<PathBuf>,
+    /// CRITICAL when the server's certificate expires within this time.
+    pub cert_expiry: Option<Duration>,
+    /// The daemon's `time_zone`: certificate dates in messages are shown in it.
+    pub zone: TimeZone,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +265,8 @@ pub struct EmailNotifier {
     pub smtp: String,
     pub from: String,
     pub timeout: Duration,
+    /// Extra trusted CA certificates (PEM) for the SMTP server's TLS.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `Debug` stars the URL's password, the secret and every header value.
@@ -271,6 +281,8 @@ pub struct WebhookNotifier {
     /// `Content-Type` of the body; default `application/json`.
     pub content_type: String,
     pub timeout: Duration,
+    /// Extra trusted CA certificates (PEM) for an `https://` URL.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Which chat service a [`ChatNotifier`] speaks to.
@@ -380,6 +392,8 @@ pub struct PagerDutyNotifier {
     /// `critical`, `error`, `warning` or `info`; default `critical`.
     pub severity: String,
     pub timeout: Duration,
+    /// Extra trusted CA certificates (PEM), e.g. for a proxy in front of PagerDuty.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `type = "alertmanager"`: alerts posted to every peer of an Alertmanager cluster.
@@ -393,6 +407,8 @@ pub struct AlertmanagerNotifier {
     /// How often an open incident's alert is posted again; default 1 minute.
     pub resend: Duration,
     pub timeout: Duration,
+    /// Extra trusted CA certificates (PEM) for `https://` peers.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// PagerDuty's Events API v2 endpoint (the US service region).
@@ -495,6 +511,8 @@ impl std::fmt::Debug for HttpProbe {
             .field("max_latency", &self.max_latency)
             .field("body_contains", &self.body_contains)
             .field("tls_verify", &self.tls_verify)
+            .field("ca_file", &self.ca_file)
+            .field("cert_expiry", &self.cert_expiry)
             .finish()
     }
 }
@@ -577,6 +595,9 @@ mod tests {
             max_latency: None,
             body_contains: None,
             tls_verify: true,
+            ca_file: None,
+            cert_expiry: None,
+            zone: TimeZone::UTC,
         };
         let probe = ProbeConfig::Http(http.clone());
         assert_eq!(probe.target(), "http://webuser:***@host/x");
@@ -587,6 +608,7 @@ mod tests {
             smtp: "smtps://mailer:PASS@mail".into(),
             from: "o@example.com".into(),
             timeout: Duration::from_secs(1),
+            ca_file: None,
         };
         for shown in [format!("{http:?}"), format!("{mail:?}")] {
             assert!(

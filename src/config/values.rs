@@ -341,6 +341,20 @@ pub fn resolve_argv(base: &Path, mut argv: Vec<String>) -> Vec<String> {
     argv
 }
 
+/// `ca_file`: a PEM file of CA certificates (relative to the config file's directory), read
+/// now so that a missing or broken file is a config error at its key, not a failing page.
+pub fn ca_file(node: &Node<'_>, base: &Path, sink: &mut Sink) -> Option<PathBuf> {
+    let s = node.non_empty_str(sink)?;
+    let path = resolve(base, s);
+    match crate::tls::load_ca_file(&path) {
+        Ok(_) => Some(path),
+        Err(e) => {
+            node.error(sink, e);
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,8 @@ pub struct LiveCheck {
     pub last: Option<LastResult>,
     pub probes: BTreeMap<Status, u64>,
     pub probe_seconds: f64,
+    /// The last 24 h of probe latency, for the status page's sparkline.
+    pub latency: crate::status_page::LatencyHistory,
 }
 
 #[derive(Debug, Clone)]
@@ -115,6 +117,7 @@ impl Shared {
         }
         *entry.probes.entry(report.result.status).or_default() += 1;
         entry.probe_seconds += report.result.duration.as_secs_f64();
+        entry.latency.record(report.at, report.result.duration);
         entry.last = Some(LastResult {
             status: report.result.status,
             message: report.result.message.clone(),
@@ -151,6 +154,7 @@ impl LiveCheck {
             last: None,
             probes: BTreeMap::new(),
             probe_seconds: 0.0,
+            latency: Default::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod runtime;
 pub mod scheduler;
 pub mod serve;
 pub mod signals;
+pub mod status_page;
 pub mod systemd;
 pub mod views;
 pub mod writer;

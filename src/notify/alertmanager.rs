@@ -106,7 +106,11 @@ impl AlertmanagerNotifier {
         if peers.is_empty() {
             return Err("urls must list at least one peer".to_string());
         }
-        let client = super::http_client(config.timeout, Default::default())?;
+        let client = super::http_client(
+            config.timeout,
+            Default::default(),
+            config.ca_file.as_deref(),
+        )?;
         let inner = Inner {
             client,
             peers,

@@ -223,6 +223,7 @@ async fn a_reload_takes_over_the_alerts_and_the_replaced_task_ends() {
         labels: BTreeMap::new(),
         resend: secs(10),
         timeout: secs(1),
+        ca_file: None,
     };
     let name = "am_reload_unit_test";
     let metrics = tokio::runtime::Handle::current().metrics();

@@ -1,12 +1,14 @@
 //! Email over SMTP (lettre, async, rustls): one mail per page, threaded per incident.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Mailboxes};
 use lettre::transport::smtp::AsyncSmtpTransportBuilder;
+use lettre::transport::smtp::client::{Certificate, CertificateStore, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::payload::{email_body, email_subject, message_id, thread_root_id};
@@ -34,7 +36,7 @@ impl EmailNotifier {
             .from
             .parse()
             .map_err(|e| format!("invalid from address {:?}: {e}", config.from))?;
-        let transport = smtp_builder(&config.smtp)?
+        let transport = smtp_builder(&config.smtp, config.ca_file.as_deref())?
             .timeout(Some(config.timeout))
             .build();
         Ok(EmailNotifier {
@@ -136,7 +138,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// Our URL dialect on top of lettre's: plain `smtp://` means STARTTLS when the server offers
 /// it (lettre: `tls=opportunistic`) on port 25, and `?tls=none` means never (lettre: no `tls`).
-fn smtp_builder(url: &str) -> Result<AsyncSmtpTransportBuilder, String> {
+/// TLS trusts the built-in roots, the system store and `ca_file` (see [`crate::tls`]).
+fn smtp_builder(url: &str, ca_file: Option<&Path>) -> Result<AsyncSmtpTransportBuilder, String> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut tls = None;
     let mut rest = Vec::new();
@@ -168,11 +171,41 @@ fn smtp_builder(url: &str) -> Result<AsyncSmtpTransportBuilder, String> {
     };
     let builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&lettre_url)
         .map_err(|e| format!("invalid smtp URL: {e}"))?;
+    let wrapper = base.starts_with("smtps://");
+    let builder = match (wrapper, tls) {
+        (false, None) => builder,
+        (_, mode) => {
+            let host = reqwest::Url::parse(base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .ok_or_else(|| "invalid smtp URL: no host".to_string())?;
+            let params = tls_parameters(host, ca_file)?;
+            builder.tls(match mode {
+                _ if wrapper => Tls::Wrapper(params),
+                Some("required") => Tls::Required(params),
+                _ => Tls::Opportunistic(params),
+            })
+        }
+    };
     Ok(if is_smtp && !has_port(base) {
         builder.port(25)
     } else {
         builder
     })
+}
+
+/// lettre's rustls settings with our trust: its built-in roots plus the system store's and
+/// `ca_file`'s certificates.
+fn tls_parameters(host: String, ca_file: Option<&Path>) -> Result<TlsParameters, String> {
+    let mut params = TlsParameters::builder(host).certificate_store(CertificateStore::WebpkiRoots);
+    for der in crate::tls::roots(ca_file)?.extra {
+        let cert = Certificate::from_der(der.to_vec())
+            .map_err(|e| format!("cannot use a CA certificate: {e}"))?;
+        params = params.add_root_certificate(cert);
+    }
+    params
+        .build_rustls()
+        .map_err(|e| format!("cannot set up TLS: {e}"))
 }
 
 /// Whether `scheme://[user[:pass]@]host[:port][/path]` names a port.
@@ -201,11 +234,11 @@ mod tests {
 
     #[test]
     fn url_dialect() {
-        assert!(smtp_builder("smtp://127.0.0.1:25").is_ok());
-        assert!(smtp_builder("smtp://127.0.0.1?tls=none").is_ok());
-        assert!(smtp_builder("smtp://u:p@mail.example.com?tls=required").is_ok());
-        assert!(smtp_builder("smtps://u:p@mail.example.com").is_ok());
-        assert!(smtp_builder("smtp://h?tls=sometimes").is_err());
-        assert!(smtp_builder("http://h").is_err());
+        assert!(smtp_builder("smtp://127.0.0.1:25", None).is_ok());
+        assert!(smtp_builder("smtp://127.0.0.1?tls=none", None).is_ok());
+        assert!(smtp_builder("smtp://u:p@mail.example.com?tls=required", None).is_ok());
+        assert!(smtp_builder("smtps://u:p@mail.example.com", None).is_ok());
+        assert!(smtp_builder("smtp://h?tls=sometimes", None).is_err());
+        assert!(smtp_builder("http://h", None).is_err());
     }
 }

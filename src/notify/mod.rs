@@ -107,16 +107,19 @@ pub trait Notifier: Send + Sync {
 
 /// The HTTP client every HTTP notifier uses: our User-Agent, the notifier's `timeout` for the
 /// whole attempt and for connecting, no redirects (a 3xx is an answer to classify, SPEC §5).
+/// TLS trusts the built-in roots, the system store and the notifier's `ca_file` ([`crate::tls`]).
 fn http_client(
     timeout: Duration,
     headers: reqwest::header::HeaderMap,
+    ca_file: Option<&std::path::Path>,
 ) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .user_agent(concat!("oncalld/", env!("CARGO_PKG_VERSION")))
         .default_headers(headers)
         .timeout(timeout)
         .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
+        .redirect(reqwest::redirect::Policy::none());
+    crate::tls::reqwest_trust(builder, ca_file, true)?
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }

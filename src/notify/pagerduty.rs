@@ -65,7 +65,11 @@ impl PagerDutyNotifier {
         if !matches!(url.scheme(), "http" | "https") {
             return Err("url is not http(s)".to_string());
         }
-        let client = super::http_client(config.timeout, Default::default())?;
+        let client = super::http_client(
+            config.timeout,
+            Default::default(),
+            config.ca_file.as_deref(),
+        )?;
         Ok(PagerDutyNotifier {
             client,
             url,

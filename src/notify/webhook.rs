@@ -44,7 +44,7 @@ impl WebhookNotifier {
             value.set_sensitive(true);
             headers.insert(name, value);
         }
-        let client = super::http_client(config.timeout, headers)?;
+        let client = super::http_client(config.timeout, headers, config.ca_file.as_deref())?;
         let content_type = HeaderValue::from_str(&config.content_type)
             .map_err(|e| format!("invalid content_type: {e}"))?;
         if let Some(t) = &config.body {

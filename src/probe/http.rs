@@ -2,14 +2,20 @@
 //! sees), judged on status, latency and body. Plain `http://` goes through the lean client
 //! in `http_plain.rs`; `https://` through reqwest (TLS, `tls_verify`).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 
 use super::http_plain::PlainHttp;
-use super::{Broken, PerfDatum, Probe, ProbeFuture, Verdict, millis, root_cause, timed_out};
+use super::{
+    Broken, PerfDatum, Probe, ProbeFuture, Status, Verdict, millis, root_cause, timed_out,
+};
 use crate::config::HttpProbe;
 
 /// Read at most this much of a body when looking for `body_contains`.
@@ -18,35 +24,47 @@ const MAX_BODY: usize = 1024 * 1024;
 /// The `User-Agent` sent unless the check's headers set one (SPEC §4).
 pub(super) const USER_AGENT_VALUE: &str = concat!("oncalld/", env!("CARGO_PKG_VERSION"));
 
-/// The two shared clients (certificate checks on and off), built on first use: a client
-/// carries the TLS root store, so one per setting rather than one per check.
+/// What makes two HTTPS clients different: certificate checks on or off, the extra CA file,
+/// and whether the server's certificate is kept for `cert_expiry`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    verify: bool,
+    ca_file: Option<PathBuf>,
+    keep_certificate: bool,
+}
+
+/// The shared clients, one per [`ClientKey`], built on first use: a client carries the TLS
+/// root store (built-in, system and `ca_file`), so one per setting rather than one per check.
 #[derive(Default)]
 pub(super) struct Clients {
-    verify: OnceLock<Result<Client, String>>,
-    insecure: OnceLock<Result<Client, String>>,
+    by_key: Mutex<HashMap<ClientKey, Result<Client, String>>>,
 }
 
 impl Clients {
-    fn get(&self, tls_verify: bool) -> Result<Client, String> {
-        let cell = if tls_verify {
-            &self.verify
-        } else {
-            &self.insecure
+    fn get(&self, cfg: &HttpProbe) -> Result<Client, String> {
+        let key = ClientKey {
+            verify: cfg.tls_verify,
+            ca_file: cfg.ca_file.clone(),
+            keep_certificate: cfg.cert_expiry.is_some(),
         };
-        cell.get_or_init(|| new_client(tls_verify)).clone()
+        let mut map = self.by_key.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.clone())
+            .or_insert_with(|| new_client(&key))
+            .clone()
     }
 }
 
 /// No idle connections are kept (`pool_max_idle_per_host(0)`), so every probe connects
 /// afresh. Redirects are not followed (a 301 is what was seen; list it in `expect_status`),
 /// and proxies from the environment are ignored: a monitor measures the direct path.
-fn new_client(tls_verify: bool) -> Result<Client, String> {
-    Client::builder()
+fn new_client(key: &ClientKey) -> Result<Client, String> {
+    let builder = Client::builder()
         .pool_max_idle_per_host(0)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(USER_AGENT_VALUE)
-        .danger_accept_invalid_certs(!tls_verify)
+        .tls_info(key.keep_certificate);
+    crate::tls::reqwest_trust(builder, key.ca_file.as_deref(), key.verify)?
         .build()
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
@@ -68,6 +86,16 @@ pub(super) struct HttpCheck {
     expect_status: Vec<u16>,
     max_latency: Option<Duration>,
     body_contains: Option<String>,
+    cert_expiry: Option<Duration>,
+    zone: TimeZone,
+}
+
+/// What one exchange saw: the status, whether the body held the needle, and (with
+/// `cert_expiry`, over TLS) the validity period of the server's certificate.
+struct Seen {
+    code: u16,
+    found: bool,
+    validity: Option<Result<(Timestamp, Timestamp), String>>,
 }
 
 impl HttpCheck {
@@ -95,7 +123,7 @@ impl HttpCheck {
         let transport = match PlainHttp::new(&url, &headers) {
             Some(plain) => Transport::Plain(plain),
             None => Transport::Reqwest {
-                client: clients.get(cfg.tls_verify)?,
+                client: clients.get(cfg)?,
                 url,
                 headers,
             },
@@ -110,6 +138,8 @@ impl HttpCheck {
             },
             max_latency: cfg.max_latency,
             body_contains: cfg.body_contains.clone(),
+            cert_expiry: cfg.cert_expiry,
+            zone: cfg.zone.clone(),
         })
     }
 
@@ -119,7 +149,11 @@ impl HttpCheck {
         let seen = match &self.transport {
             Transport::Plain(plain) => {
                 match tokio::time::timeout(timeout, plain.exchange(&self.method, needle)).await {
-                    Ok(seen) => seen,
+                    Ok(seen) => seen.map(|(code, found)| Seen {
+                        code,
+                        found,
+                        validity: None,
+                    }),
                     Err(_) => Err(timed_out(timeout)),
                 }
             }
@@ -134,10 +168,10 @@ impl HttpCheck {
                     .timeout(timeout);
                 via_reqwest(request, needle)
                     .await
-                    .map_err(|e| describe(&e, timeout))
+                    .map_err(|e| describe(&e, timeout, &self.zone))
             }
         };
-        let (code, found) = match seen {
+        let seen = match seen {
             Ok(seen) => seen,
             Err(message) => return Verdict::critical(message),
         };
@@ -146,7 +180,31 @@ impl HttpCheck {
             min: Some(0.0),
             ..PerfDatum::new("time", took.as_secs_f64(), "s")
         }];
-        self.judge(code, took, !found).with_perfdata(perf)
+        let verdict = self.judge(seen.code, took, !seen.found);
+        let verdict = match (verdict.status, self.cert_expiry) {
+            (Status::Ok, Some(within)) => self.judge_certificate(verdict, seen.validity, within),
+            _ => verdict,
+        };
+        verdict.with_perfdata(perf)
+    }
+
+    /// `cert_expiry`: CRITICAL when the certificate expires within `within` (or has expired,
+    /// or is not valid yet); an OK verdict gains the expiry date.
+    fn judge_certificate(
+        &self,
+        ok: Verdict,
+        validity: Option<Result<(Timestamp, Timestamp), String>>,
+        within: Duration,
+    ) -> Verdict {
+        let validity = match validity {
+            Some(Ok(v)) => v,
+            Some(Err(e)) => return Verdict::unknown(e),
+            None => return Verdict::unknown("cert_expiry: the server sent no certificate"),
+        };
+        match crate::tls::judge_expiry(validity, Timestamp::now(), within, &self.zone) {
+            Ok(words) => Verdict::ok(format!("{}, {words}", ok.message)),
+            Err(problem) => Verdict::critical(problem),
+        }
     }
 
     /// Status first (the most telling), then latency, then body.
@@ -178,11 +236,22 @@ impl Probe for HttpCheck {
 async fn via_reqwest(
     request: reqwest::RequestBuilder,
     needle: Option<&str>,
-) -> reqwest::Result<(u16, bool)> {
+) -> reqwest::Result<Seen> {
     let mut response = request.send().await?;
     let code = response.status().as_u16();
+    // Present only when the client keeps certificates (`tls_info`, for `cert_expiry`).
+    let validity = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|info| info.peer_certificate())
+        .map(crate::tls::validity);
+    let mut seen = Seen {
+        code,
+        found: true,
+        validity,
+    };
     let Some(needle) = needle else {
-        return Ok((code, true));
+        return Ok(seen);
     };
     let mut scan = BodyScan::new(needle);
     while !scan.full() {
@@ -190,10 +259,11 @@ async fn via_reqwest(
             break;
         };
         if scan.feed(&chunk) {
-            return Ok((code, true));
+            return Ok(seen);
         }
     }
-    Ok((code, scan.found()))
+    seen.found = scan.found();
+    Ok(seen)
 }
 
 /// Looks for `body_contains` in a body fed chunk by chunk, keeping at most [`MAX_BODY`]
@@ -235,9 +305,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// What went wrong, in the words an operator expects.
-fn describe(e: &reqwest::Error, timeout: Duration) -> String {
+fn describe(e: &reqwest::Error, timeout: Duration, zone: &TimeZone) -> String {
     if e.is_timeout() {
         return timed_out(timeout);
+    }
+    if let Some(words) = crate::tls::describe(e, zone) {
+        return words;
     }
     let cause = root_cause(e);
     if let Some(io) = cause.downcast_ref::<std::io::Error>() {

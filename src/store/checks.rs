@@ -59,6 +59,15 @@ impl Store {
         }
     }
 
+    /// When the oldest stored transition happened: where the status page's history starts.
+    pub fn first_transition_at(&self) -> Result<Option<Timestamp>, StoreError> {
+        let first: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT MIN(at) FROM check_transitions")?
+            .query_row([], |r| r.get(0))?;
+        first.map(from_ts).transpose()
+    }
+
     /// The last transition of `check` strictly before `at`: its state when a window opens.
     pub fn last_transition_before(
         &self,

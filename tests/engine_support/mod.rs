@@ -72,6 +72,7 @@ impl Cfg {
             schedules: BTreeMap::new(),
             policies: BTreeMap::new(),
             sources: BTreeMap::new(),
+            status_page: Default::default(),
         })
     }
 

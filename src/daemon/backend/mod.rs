@@ -39,6 +39,7 @@ pub struct DaemonBackend {
     delivery: Delivery,
     writer: Writer,
     reloader: Arc<Reloader>,
+    status_page: crate::daemon::status_page::StatusPageCache,
 }
 
 impl DaemonBackend {
@@ -57,6 +58,7 @@ impl DaemonBackend {
             delivery,
             writer,
             reloader,
+            status_page: Default::default(),
         }
     }
 }
@@ -425,6 +427,10 @@ impl Backend for DaemonBackend {
 
     fn ping(&self, target: PingTarget, ping: Ping) -> BoxFuture<'_, ApiResult<PingOutcome>> {
         Box::pin(async move { self.shared.heartbeats.ping(target, ping).await })
+    }
+
+    fn status_page(&self) -> BoxFuture<'_, ApiResult<Arc<crate::status_page::Rendered>>> {
+        Box::pin(self.status_page.get(&self.shared, &self.store))
     }
 
     fn metrics(&self) -> BoxFuture<'_, ApiResult<String>> {

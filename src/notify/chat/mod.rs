@@ -131,7 +131,7 @@ impl ChatNotifier {
             ChatKind::Matrix => Box::new(matrix::Matrix::new(url, secret.clone())),
         };
         Ok(ChatNotifier {
-            client: super::http_client(config.timeout, Default::default())?,
+            client: super::http_client(config.timeout, Default::default(), None)?,
             kind: config.kind,
             preset,
             secrets,
