@@ -2,7 +2,9 @@
 # Heartbeat ping benchmark (not part of `cargo test`), against the REAL daemon:
 #   10,000 heartbeat checks (period 1m, grace 5m by default), each pinged once over the run at a steady
 #   rate (10,000 / 60 s = 167 pings/s), through `daemon.listen` on 127.0.0.1:
-#   1. over 8 keep-alive HTTP/1.1 connections; 2. a fresh TCP connection per ping.
+#   1. over 8 keep-alive HTTP/1.1 connections; 2. a fresh TCP connection per ping;
+#   3. a burst: 10,000 pings from 64 connections as fast as they are answered (pings that
+#   arrive together share one commit: the commits are counted from /metrics).
 #   Printed: round trip p50/p99/max (target p99 < 5 ms), the daemon's CPU-s per 1,000 pings
 #   (target <= the HTTP probe's cost per 1,000 checks, 0.037-0.044 CPU-s, README Benchmarks)
 #   and RSS, against the same daemon with the heartbeat checks left out (target growth
@@ -14,16 +16,20 @@
 # Usage: bench/heartbeat.sh [SECONDS per phase, default 60]
 #   PROFILE=debug bench/heartbeat.sh 20   (use the debug build: no release target; figures
 #   are then the debug build's, several times slower)
+#   BIN=path/to/oncalld bench/heartbeat.sh 20   (an A/B run: that daemon binary and the client
+#   built before; nothing is built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 profile=${PROFILE:-release}
-if [ "$profile" = release ]; then
+if [ -n "${BIN:-}" ]; then
+  :
+elif [ "$profile" = release ]; then
   cargo build --release --bin oncalld --example ping_bench
 else
   cargo build --bin oncalld --example ping_bench
 fi
-bin=$PWD/target/$profile/oncalld
+bin=${BIN:-$PWD/target/$profile/oncalld}
 client=$PWD/target/$profile/examples/ping_bench
 mkdir -p target
 work=$(mktemp -d "$PWD/target/bench-heartbeat.XXXXXX")
@@ -92,6 +98,13 @@ echo; echo "== 1. keep-alive (8 connections), $secs s"
 "$client" "${args[@]}"
 echo; echo "== 2. a fresh connection per ping, $secs s"
 "$client" "${args[@]}" --fresh
+commits() { curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^oncalld_store_commits_total / {print $2}'; }
+echo; echo "== 3. a burst: $n pings from 64 keep-alive connections, each sent as soon as the last is answered"
+c0=$(commits)
+"$client" --addr "127.0.0.1:$port" --tokens "$work/tokens" --rate 1000000 --duration 0.01 \
+  --threads 64 --pid "$daemon" --expect "$expect"
+c1=$(commits)
+[ -n "$c0" ] && [ -n "$c1" ] && echo "burst: $((c1 - c0)) commits for $n pings (group commit)"
 echo; echo "== idle CPU of the daemon over 10 s (subtract from the above)"
 t0=$(awk '{print $14+$15}' "/proc/$daemon/stat"); sleep 10; t1=$(awk '{print $14+$15}' "/proc/$daemon/stat")
 echo "idle: $(( t1 - t0 )) ticks (1/100 s) in 10 s"

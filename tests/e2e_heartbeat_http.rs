@@ -159,3 +159,79 @@ fn curl_pings_drive_a_heartbeat_check() {
     assert!(!log.contains(JOB_TOKEN), "a token was logged:\n{log}");
     assert!(!log.contains("no-such-token"), "a token was logged:\n{log}");
 }
+
+/// 50 heartbeat checks pinged at the same instant over 50 connections: every ping is answered
+/// 200, and answered only once saved: a `kill -9` right after the last answer loses none of
+/// them. (Pings that arrive together share commits; how many is a speed figure, measured in
+/// bench/heartbeat.sh, not asserted here.)
+#[test]
+fn a_burst_of_pings_is_answered_only_once_saved() {
+    use std::io::{Read, Write};
+    let n = 50;
+    let mut toml = config();
+    for i in 0..n {
+        toml.push_str(&format!(
+            "\n[[check]]\nname = \"b{i:02}\"\ntype = \"heartbeat\"\ntoken = \"burst-token-{i:02}-0123456789\"\nperiod = \"1h\"\n"
+        ));
+    }
+    let mut d = Daemon::unstarted(&toml, "UTC");
+    if !heartbeats_supported(&d) {
+        println!("NOTE: this build has no heartbeat checks; test skipped");
+        return;
+    }
+    let port = support::free_port();
+    let file = std::fs::read_to_string(&d.config).unwrap();
+    let file = file.replacen(
+        "time_zone = \"UTC\"\n",
+        &format!("time_zone = \"UTC\"\nlisten = \"127.0.0.1:{port}\"\n"),
+        1,
+    );
+    std::fs::write(&d.config, file).unwrap();
+    d.spawn();
+    let commits = || -> u64 {
+        let text = curl_ok(&[], &format!("http://127.0.0.1:{port}/metrics"));
+        text.lines()
+            .find_map(|l| l.strip_prefix("oncalld_store_commits_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("/metrics has oncalld_store_commits_total")
+    };
+    let before = commits();
+    let gate = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let gate = gate.clone();
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                gate.wait();
+                let req = format!(
+                    "GET /ping/burst-token-{i:02}-0123456789 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                );
+                s.write_all(req.as_bytes()).unwrap();
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).unwrap();
+                answer
+            })
+        })
+        .collect();
+    for t in threads {
+        let answer = t.join().unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let used = commits() - before;
+    assert!(
+        (1..=n as u64).contains(&used),
+        "{used} commits for {n} pings"
+    );
+    d.kill9();
+    d.spawn();
+    let status = d.json(&["status"]);
+    let checks = status["checks"].as_array().unwrap();
+    for i in 0..n {
+        let name = format!("b{i:02}");
+        let c = checks.iter().find(|c| c["name"] == name.as_str()).unwrap();
+        assert_eq!(c["state"], "UP", "{name} lost its ping: {c}");
+        assert!(c["last_ping"].is_string(), "{name}: {c}");
+    }
+    d.stop();
+}

@@ -155,3 +155,55 @@ fn sqlite3_command_reads_the_tables_while_the_store_is_open() {
     store.commit(&trigger_batch(3, "dns", 120)).unwrap();
     assert_eq!(sqlite3(&db, "select max(id) from incidents").trim(), "3");
 }
+
+/// Migration 5 rewrites the heartbeats table (its CHECKs as comparisons, cheaper per ping):
+/// the rows of a version-4 database survive, and the rules still hold.
+#[test]
+fn heartbeat_rows_survive_migration_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(DB_FILE);
+    drop(open(&dir));
+    // Back to the old heartbeats table, as a 4-migration build left it, with one row.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TABLE heartbeats;
+         CREATE TABLE heartbeats (
+            check_name      TEXT    PRIMARY KEY,
+            state           TEXT    NOT NULL CHECK (state IN ('NEW', 'UP', 'DOWN')),
+            last_ping_at    INTEGER,
+            last_kind       TEXT    CHECK (last_kind IN ('success', 'start', 'fail', 'log')),
+            last_exit_code  INTEGER,
+            last_message    TEXT    NOT NULL DEFAULT '',
+            last_success_at INTEGER,
+            started_at      INTEGER
+         ) WITHOUT ROWID;
+         INSERT INTO heartbeats VALUES ('backup', 'DOWN', 1000000000, 'fail', 3, 'disk full',
+            500000000, NULL);
+         PRAGMA user_version = 4;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = open(&dir);
+    assert_eq!(user_version(&db), SCHEMA_VERSION);
+    let rows = store.heartbeats().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].check, "backup");
+    assert_eq!(rows[0].state, oncalld::core::heartbeat::HbState::Down);
+    let last = rows[0].last_ping.as_ref().expect("the last ping is kept");
+    assert_eq!(last.message, "disk full");
+    assert_eq!(
+        last.kind,
+        oncalld::api::types::PingKind::Fail { exit_code: Some(3) }
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let bad = conn.execute(
+        "INSERT INTO heartbeats (check_name, state) VALUES ('x', 'SIDEWAYS')",
+        [],
+    );
+    assert!(bad.is_err(), "the state CHECK still holds");
+    let bad = conn.execute(
+        "INSERT INTO heartbeats (check_name, state, last_kind) VALUES ('x', 'UP', 'nap')",
+        [],
+    );
+    assert!(bad.is_err(), "the kind CHECK still holds");
+}

@@ -10,6 +10,7 @@
 //! - After a start-up (`watch_from`), nothing is declared late before `grace` has passed:
 //!   pings sent while the daemon was down were refused, not missed.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -207,6 +208,65 @@ impl Heartbeat {
     /// Nothing is due before `grace` after watching began.
     fn floor(&self, rule: &Rule, at: Timestamp) -> Timestamp {
         at.max(self.watch_from + rule.grace)
+    }
+}
+
+/// The deadlines of every heartbeat check, earliest first: one ordered set for all checks
+/// (the daemon's one timer task sleeps until [`Deadlines::first`]), not a timer per check.
+/// Each check has at most one entry: the caller keeps a check's current deadline (the
+/// `old` of [`Deadlines::set`]), e.g. next to its [`Heartbeat`].
+#[derive(Debug, Clone)]
+pub struct Deadlines<K: Ord> {
+    queue: BTreeSet<(Timestamp, K)>,
+}
+
+impl<K: Ord> Default for Deadlines<K> {
+    fn default() -> Self {
+        Deadlines {
+            queue: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord> Deadlines<K> {
+    /// Move `key` from its deadline `old` to `new` (either may be `None`: none).
+    pub fn set(&mut self, key: K, old: Option<Timestamp>, new: Option<Timestamp>) {
+        if old == new {
+            return;
+        }
+        if let Some(old) = old {
+            // The key is moved out and back in: no clone needed.
+            let mut entry = (old, key);
+            if let Some(taken) = self.queue.take(&entry) {
+                entry = taken;
+            }
+            if let Some(new) = new {
+                self.queue.insert((new, entry.1));
+            }
+        } else if let Some(new) = new {
+            self.queue.insert((new, key));
+        }
+    }
+
+    /// The earliest deadline.
+    pub fn first(&self) -> Option<Timestamp> {
+        self.queue.first().map(|(at, _)| *at)
+    }
+
+    /// The earliest key due at `now` (deadline <= `now`), taken out.
+    pub fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, K)> {
+        if self.first()? > now {
+            return None;
+        }
+        self.queue.pop_first()
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
     }
 }
 

@@ -182,3 +182,33 @@ fn cron_expectations_across_the_2026_paris_dst_days() {
         "no ping since 2026-10-24 03:31 (1d 1h 59m ago); expected at \"30 3 * * *\""
     );
 }
+
+#[test]
+fn deadlines_fire_earliest_first_and_move_with_the_check() {
+    let t = |s: u64| at("2026-12-01T00:00:00Z") + Duration::from_secs(s);
+    let mut d: Deadlines<&str> = Deadlines::default();
+    d.set("a", None, Some(t(30)));
+    d.set("b", None, Some(t(10)));
+    d.set("c", None, Some(t(20)));
+    d.set("d", None, None);
+    assert_eq!(d.len(), 3);
+    assert_eq!(d.first(), Some(t(10)));
+    // A ping moves b later; c is removed (DOWN: no deadline); nothing is due before 10 s.
+    d.set("b", Some(t(10)), Some(t(40)));
+    d.set("c", Some(t(20)), None);
+    d.set("a", Some(t(30)), Some(t(30)));
+    assert_eq!(d.len(), 2);
+    assert_eq!(d.pop_due(t(29)), None);
+    assert_eq!(d.pop_due(t(100)), Some((t(30), "a")));
+    assert_eq!(d.pop_due(t(100)), Some((t(40), "b")));
+    assert_eq!(d.pop_due(t(100)), None);
+    assert!(d.is_empty());
+    // Same instant, several checks: each fires once.
+    for k in ["x", "y", "z"] {
+        d.set(k, None, Some(t(5)));
+    }
+    let fired: Vec<_> = std::iter::from_fn(|| d.pop_due(t(5)))
+        .map(|(_, k)| k)
+        .collect();
+    assert_eq!(fired, ["x", "y", "z"]);
+}

@@ -114,6 +114,15 @@ pub fn render(shared: &Shared, outbox: &[OutboxStats], now: Timestamp) -> String
     ));
 
     line(format_args!(
+        "# HELP oncalld_store_commits_total Engine steps committed (one transaction and one fsync each; reports and pings that arrive together share one)."
+    ));
+    line(format_args!("# TYPE oncalld_store_commits_total counter"));
+    line(format_args!(
+        "oncalld_store_commits_total {}",
+        store.commits_total()
+    ));
+
+    line(format_args!(
         "# HELP oncalld_open_incidents Incidents not yet resolved."
     ));
     line(format_args!("# TYPE oncalld_open_incidents gauge"));

@@ -1,8 +1,8 @@
 //! The daemon's wiring: scheduler -> engine task -> store -> delivery, with the socket API on
 //! top. See `docs/ARCHITECTURE.md` for one check result followed from probe to page.
 //!
-//! - [`scheduler`]: one task per check, results on a channel; [`heartbeat`]: the tasks of
-//!   pushed checks and the board that routes pings to them.
+//! - [`scheduler`]: one task per probed check, results on a channel; [`heartbeat`]: the
+//!   board that holds every pushed check (one table, one timer task) and takes their pings.
 //! - [`engine_task`]: the one task that owns the engine and commits each step.
 //! - [`writer`]: the one thread that writes the store; holds and retries steps on a full disk.
 //! - [`delivery`]: the outbox, sent in per-notifier lanes with backoff.

@@ -276,6 +276,7 @@ pub async fn run_until(
         state_dir = %state_dir.display(), socket = %api.socket.display(), checks = config.checks.len(),
         resumed_pages = resumed, "oncalld started."
     );
+    release_freed_memory();
     // Only now: the store is open, pending pages are resumed and the socket accepts
     // connections (start_api returns after listen(2)).
     systemd::notify_status(&serving_status(&config));
@@ -293,6 +294,7 @@ pub async fn run_until(
             Ok(()) = reload_rx.changed() => {
                 let new = reload_rx.borrow_and_update().clone();
                 scheduler.reload(&new.checks).await;
+                release_freed_memory();
             }
         }
     }
@@ -313,6 +315,18 @@ pub async fn run_until(
 fn link_maker(config: &Config, key: &LinkKey) -> Option<Arc<LinkMaker>> {
     let url = config.daemon.public_url.as_deref()?;
     Some(Arc::new(LinkMaker::new(key.clone(), url)))
+}
+
+/// Hand the heap pages freed since start-up (or a reload) back to the OS. Reading a large
+/// config peaks far above what the daemon keeps (10,000 checks: ~34 MB of heap at the peak,
+/// ~20 MB after), and glibc keeps freed pages mapped unless asked: they would count in the
+/// daemon's RSS for good.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim takes the allocator's own locks and only releases free pages.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 fn notifier_errors(errors: Vec<crate::notify::BuildError>) -> Vec<String> {

@@ -1,7 +1,9 @@
-//! The scheduler: one tokio task per check, each sleeping until its next due time, then
+//! The scheduler: one tokio task per probed check, each sleeping until its next due time, then
 //! running its probe (bounded by the check's `timeout`) and feeding the result to the check's
 //! [`CheckTracker`]. Every result goes out on a channel as a [`CheckReport`]; what happens
-//! next (logging, incidents, storage) is the receiver's business.
+//! next (logging, incidents, storage) is the receiver's business. Heartbeat checks have no
+//! task: they go on the [`Board`] (one table), whose one timer task the scheduler runs and
+//! whose reports go out on the same channel.
 //!
 //! - Interval while UP or DOWN, `retry_interval` while FAILING (Nagios soft state).
 //! - First runs are spread over the interval by a hash of the check's name, so a restart does
@@ -78,21 +80,33 @@ pub struct Scheduler {
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<CheckReport>,
     tasks: HashMap<String, Task>,
-    /// Heartbeat checks: where their pings are routed (shared with the API).
+    /// Heartbeat checks: no task each, but one table on the board (shared with the API) and
+    /// its one timer task.
     board: Board,
+    timer: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
 
-struct Task {
-    config: Arc<CheckConfig>,
-    stop: oneshot::Sender<()>,
-    handle: JoinHandle<CheckTracker>,
+enum Task {
+    /// A probed check's task.
+    Probe {
+        config: Arc<CheckConfig>,
+        stop: oneshot::Sender<()>,
+        handle: JoinHandle<CheckTracker>,
+    },
+    /// A heartbeat check: no task and no copy of its config (its state is on the board).
+    Heartbeat,
 }
 
 impl Task {
-    /// Stop the task (cancelling a running probe) and get its tracker back.
-    async fn stop(self) -> CheckTracker {
-        let _ = self.stop.send(());
-        self.handle.await.unwrap_or_default()
+    /// Stop the task (cancelling a running probe) and get check `name`'s tracker back.
+    async fn stop(self, board: &Board, name: &str) -> CheckTracker {
+        match self {
+            Task::Probe { stop, handle, .. } => {
+                let _ = stop.send(());
+                handle.await.unwrap_or_default()
+            }
+            Task::Heartbeat => board.tracker(name).unwrap_or_default(),
+        }
     }
 }
 
@@ -122,6 +136,9 @@ impl Scheduler {
                 (tokio::runtime::Handle::current(), None)
             }
         };
+        board.attach(tx.clone());
+        let (stop_timer, stop_rx) = oneshot::channel();
+        let timer = runtime.spawn(board.clone().run_timer(tx.clone(), stop_rx));
         let mut scheduler = Scheduler {
             epoch: Instant::now(),
             runtime,
@@ -131,6 +148,7 @@ impl Scheduler {
             tx,
             tasks: HashMap::new(),
             board,
+            timer: Some((stop_timer, timer)),
         };
         for check in checks {
             let tracker = initial.get(&check.name).copied().unwrap_or_default();
@@ -154,16 +172,18 @@ impl Scheduler {
         for name in names {
             if !wanted.contains_key(name.as_str()) {
                 if let Some(task) = self.tasks.remove(&name) {
-                    task.stop().await;
+                    task.stop(&self.board, &name).await;
                 }
                 self.board.remove(&name);
             }
         }
         for check in checks {
             let tracker = match self.tasks.get(&check.name) {
-                Some(task) if same_config(&task.config, check) => continue,
+                Some(Task::Probe { config, .. }) if same_config(config, check) => continue,
+                // A heartbeat check is added again: it takes its new token and rule and keeps
+                // its state.
                 Some(_) => match self.tasks.remove(&check.name) {
-                    Some(task) => task.stop().await,
+                    Some(task) => task.stop(&self.board, &check.name).await,
                     None => CheckTracker::default(),
                 },
                 None => CheckTracker::default(),
@@ -174,35 +194,30 @@ impl Scheduler {
 
     /// Stop every check (running probes are cancelled, plugin process groups killed) and
     /// return each check's tracker, e.g. to persist it.
-    pub async fn shutdown(self) -> HashMap<String, CheckTracker> {
+    pub async fn shutdown(mut self) -> HashMap<String, CheckTracker> {
         let mut trackers = HashMap::new();
-        for (name, task) in self.tasks {
-            trackers.insert(name, task.stop().await);
+        if let Some((stop, timer)) = self.timer.take() {
+            let _ = stop.send(());
+            let _ = timer.await;
+        }
+        self.board.detach();
+        for (name, task) in std::mem::take(&mut self.tasks) {
+            let tracker = task.stop(&self.board, &name).await;
+            trackers.insert(name, tracker);
         }
         trackers
     }
 
     fn spawn(&mut self, check: &CheckConfig, tracker: CheckTracker) {
+        // A heartbeat check waits for pings, not for a due time: it goes on the board.
+        if self.board.add(check, tracker) {
+            self.tasks.insert(check.name.clone(), Task::Heartbeat);
+            return;
+        }
         let config = Arc::new(check.clone());
+        // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
+        self.board.remove(&check.name);
         let (stop_tx, stop_rx) = oneshot::channel();
-        // A heartbeat check waits for pings, not for a due time.
-        let stop_rx = match self.board.task(&config, tracker, self.tx.clone(), stop_rx) {
-            Ok(run) => {
-                let handle = self.runtime.spawn(run.run());
-                let task = Task {
-                    config,
-                    stop: stop_tx,
-                    handle,
-                };
-                self.tasks.insert(check.name.clone(), task);
-                return;
-            }
-            // Not (or no longer, after a reload) a heartbeat check: pings to it are refused.
-            Err(stop_rx) => {
-                self.board.remove(&check.name);
-                stop_rx
-            }
-        };
         let step = step(&config, &tracker);
         // Offsets count from the scheduler's start, so checks share the SLOT grid; a check
         // added by a reload takes its first slot from now on.
@@ -224,7 +239,7 @@ impl Scheduler {
         let handle = self.runtime.spawn(run.run(first_due));
         self.tasks.insert(
             check.name.clone(),
-            Task {
+            Task::Probe {
                 config,
                 stop: stop_tx,
                 handle,

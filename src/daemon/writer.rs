@@ -67,6 +67,8 @@ pub enum WriteError {
 pub struct StoreHealth {
     failing: AtomicBool,
     errors_total: AtomicU64,
+    /// Engine steps committed (each one transaction and one fsync).
+    commits_total: AtomicU64,
     held: AtomicUsize,
     last_error: Mutex<Option<String>>,
 }
@@ -77,6 +79,10 @@ impl StoreHealth {
     }
     pub fn errors_total(&self) -> u64 {
         self.errors_total.load(Ordering::Relaxed)
+    }
+    /// Engine steps committed so far: pings saved together share one (group commit).
+    pub fn commits_total(&self) -> u64 {
+        self.commits_total.load(Ordering::Relaxed)
     }
     /// Writes kept in memory, waiting for the store.
     pub fn held(&self) -> usize {
@@ -281,6 +287,9 @@ impl Thread {
                 reply,
             } => {
                 let r = self.once(|s| s.commit(&batch));
+                if r.is_ok() {
+                    self.health.commits_total.fetch_add(1, Ordering::Relaxed);
+                }
                 let _ = reply.send(r);
             }
             Message::Attempt(record, next) => {
@@ -332,7 +341,9 @@ impl Thread {
         let was_failing = !self.health.ok();
         while let Some(write) = self.held.front() {
             let result = match write {
-                Held::Batch(b) => self.store.commit(b),
+                Held::Batch(b) => self.store.commit(b).inspect(|()| {
+                    self.health.commits_total.fetch_add(1, Ordering::Relaxed);
+                }),
                 Held::Attempt(r, next) => self.store.record_attempt(r, *next),
             };
             match result {

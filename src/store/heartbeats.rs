@@ -1,7 +1,7 @@
 //! The last ping of each heartbeat check: written with every ping through the engine step's
 //! [`super::Batch`], read once at start-up.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::codec::{collect, from_opt_ts, opt_ts};
 use super::{HeartbeatRow, Store, StoreError};
@@ -38,7 +38,7 @@ impl Store {
     }
 }
 
-pub(super) fn upsert(tx: &Transaction, h: &HeartbeatRow) -> Result<(), StoreError> {
+pub(super) fn upsert(tx: &Connection, h: &HeartbeatRow) -> Result<(), StoreError> {
     let (at, kind, exit, message) = match &h.last_ping {
         Some(p) => {
             let (kind, exit) = kind_text(p.kind);

@@ -103,6 +103,9 @@ impl Store {
         }
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn.pragma_update(None, "foreign_keys", true)?;
+        // Room for every statement the store prepares (about 40): the default 16 would evict
+        // the commit path's statements whenever reports or delivery ran in between.
+        self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }
 

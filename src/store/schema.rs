@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Ordered migrations; migration `i` (0-based) brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -28,6 +28,29 @@ ALTER TABLE incidents ADD COLUMN fingerprint TEXT;
 /// `core::model::DigestItem`); NULL for a page about one incident.
 const V4: &str = r#"
 ALTER TABLE outbox ADD COLUMN digest TEXT;
+"#;
+
+/// Heartbeats are written on every ping: their CHECKs become plain comparisons. An `IN` list
+/// of three values or more makes SQLite build a temporary b-tree on every write (two per
+/// CHECK for an upsert), which was most of the CPU of a ping. Same rules, same rows.
+const V5: &str = r#"
+CREATE TABLE heartbeats_v5 (
+    check_name      TEXT    PRIMARY KEY,
+    state           TEXT    NOT NULL CHECK (state = 'NEW' OR state = 'UP' OR state = 'DOWN'),
+    last_ping_at    INTEGER,
+    last_kind       TEXT    CHECK (last_kind = 'success' OR last_kind = 'start'
+                                   OR last_kind = 'fail' OR last_kind = 'log'),
+    last_exit_code  INTEGER,
+    last_message    TEXT    NOT NULL DEFAULT '',
+    last_success_at INTEGER,
+    started_at      INTEGER -- a /start not yet followed by a success or failure
+) WITHOUT ROWID;
+INSERT INTO heartbeats_v5 (check_name, state, last_ping_at, last_kind, last_exit_code,
+    last_message, last_success_at, started_at)
+SELECT check_name, state, last_ping_at, last_kind, last_exit_code, last_message,
+    last_success_at, started_at FROM heartbeats;
+DROP TABLE heartbeats;
+ALTER TABLE heartbeats_v5 RENAME TO heartbeats;
 "#;
 
 const V1: &str = r#"

@@ -1,143 +1,146 @@
-//! Heartbeat checks in the daemon (SPEC §10): the [`Board`] that routes a ping to its check's
-//! task and shows each check's heartbeat, and the task itself ([`HeartbeatRun`]).
+//! Heartbeat checks in the daemon (SPEC §10): the [`Board`] that holds every heartbeat check,
+//! takes its pings, fires its deadlines and shows its heartbeat.
 //!
-//! A heartbeat check has no probe. Its task, spawned by the scheduler like a probe task,
-//! waits for a ping or the core's next deadline, whichever comes first, and turns what the
-//! pure [`Heartbeat`] decides into a [`CheckReport`] with a hard transition, so the engine
-//! opens, pages and resolves incidents exactly as for a probed check. Every ping also carries
-//! a [`HeartbeatRow`] that the engine task commits in its step (the last ping survives a
-//! `kill -9`).
+//! A heartbeat check has no probe and no task of its own. All of them live in one [`Table`]
+//! behind one lock: per check the pure [`Heartbeat`], and one ordered set of deadlines for all
+//! checks. A ping is applied in the caller's task; one timer task ([`Board::run_timer`])
+//! sleeps until the earliest deadline and applies what is due. Either way what the core
+//! decides goes to the engine task as a [`CheckReport`] with a hard transition, so the engine
+//! opens, pages and resolves incidents exactly as for a probed check, and the report carries
+//! the check's [`HeartbeatRow`], which the engine commits in its step (the last ping survives
+//! a `kill -9`). Reports queued while the engine commits are folded into its next step (one
+//! commit for a burst of pings); each ping is answered once its own step is saved.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::api::backend::{ApiError, ApiResult};
 use crate::api::types::{Ping, PingOutcome, PingTarget};
 use crate::config::{CheckConfig, ProbeConfig};
 use crate::core::check_state::CheckTracker;
 use crate::core::heartbeat::{Heartbeat, Rule};
+use crate::daemon::clock::sleep_until;
 use crate::daemon::scheduler::CheckReport;
 use crate::store::HeartbeatRow;
 
-mod run;
+mod table;
 
-pub(crate) use run::HeartbeatRun;
+use table::Table;
 
 /// The most of a ping's body that is kept (SPEC §10); the rest is cut.
 pub const MAX_BODY: usize = 10_000;
-/// Pings queued for one check before the sender waits (a flood slows its sender only).
-const QUEUE: usize = 64;
 /// How long a ping waits for its step to be saved before answering 503.
 const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A ping on its way to a check's task, with where to answer.
-pub struct PingRequest {
-    pub ping: Ping,
-    /// The outcome, and what is notified once the ping's step is saved.
-    pub reply: oneshot::Sender<(PingOutcome, std::sync::Arc<tokio::sync::Notify>)>,
-}
-
-/// One heartbeat check as the rest of the daemon sees it.
+/// One heartbeat check as the rest of the daemon sees it (a copy).
 #[derive(Clone)]
 pub struct Entry {
     pub token: String,
     pub rule: Rule,
-    /// The latest state of the check's task.
+    /// The check's state now.
     pub heartbeat: Heartbeat,
-    tx: mpsc::Sender<PingRequest>,
 }
 
-#[derive(Default)]
-struct Inner {
-    checks: HashMap<String, Entry>,
-    /// token -> check name.
-    tokens: HashMap<String, String>,
-    /// Rows from the store, each taken by its check's first task.
-    restored: HashMap<String, HeartbeatRow>,
+struct Hub {
+    table: Mutex<Table>,
+    /// Where reports go: the scheduler's report channel, once [`Board::attach`]ed.
+    out: Mutex<Option<mpsc::Sender<CheckReport>>>,
+    /// Wakes the timer task when the earliest deadline moved earlier.
+    timer: Notify,
+    zone: RwLock<TimeZone>,
 }
 
-/// The running heartbeat checks, shared by the scheduler (which adds and removes them), the
-/// API backend (which routes pings) and the views (`status`, `/metrics`). Cheap to clone.
+/// The heartbeat checks, shared by the scheduler (which adds and removes them), the API
+/// backend (which routes pings) and the views (`status`, `/metrics`). Cheap to clone.
 #[derive(Clone)]
 pub struct Board {
-    inner: Arc<RwLock<Inner>>,
-    zone: Arc<RwLock<TimeZone>>,
+    hub: Arc<Hub>,
 }
 
 impl Board {
     /// `zone` is the daemon's `time_zone` (cron expressions are read in it).
     pub fn new(zone: TimeZone) -> Board {
         Board {
-            inner: Arc::default(),
-            zone: Arc::new(RwLock::new(zone)),
+            hub: Arc::new(Hub {
+                table: Mutex::default(),
+                out: Mutex::default(),
+                timer: Notify::new(),
+                zone: RwLock::new(zone),
+            }),
         }
     }
 
-    /// Rows read from the store at start-up; each check's first task resumes from its row.
+    /// Rows read from the store at start-up; each check resumes from its row when added.
     pub fn restore(&self, rows: Vec<HeartbeatRow>) {
-        let mut inner = self.write();
-        inner.restored = rows.into_iter().map(|r| (r.check.clone(), r)).collect();
+        self.table().restore(rows);
     }
 
     pub fn set_zone(&self, zone: TimeZone) {
-        match self.zone.write() {
+        match self.hub.zone.write() {
             Ok(mut z) => *z = zone,
             Err(p) => *p.into_inner() = zone,
         }
     }
 
-    /// The heartbeat of `check`, when it is a running heartbeat check.
+    /// The heartbeat of `check`, when it is a heartbeat check.
     pub fn get(&self, check: &str) -> Option<Entry> {
-        self.read().checks.get(check).cloned()
+        self.table().get(check).map(entry)
     }
 
-    /// Every running heartbeat check (for `/metrics`).
+    /// Every heartbeat check, by name (for `/metrics`).
     pub fn all(&self) -> Vec<(String, Entry)> {
-        let inner = self.read();
-        let mut all: Vec<_> = inner
-            .checks
+        let table = self.table();
+        let mut all: Vec<_> = table
             .iter()
-            .map(|(n, e)| (n.clone(), e.clone()))
+            .map(|(n, s)| (n.to_string(), entry(s)))
             .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
 
-    /// Send `ping` to its check's task and answer with the state after it.
+    /// How many heartbeat checks there are.
+    pub fn len(&self) -> usize {
+        self.table().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Apply `ping` to its check and answer with the state after it, once the step holding it
+    /// is saved.
     pub async fn ping(&self, target: PingTarget, mut ping: Ping) -> ApiResult<PingOutcome> {
-        let tx = {
-            let inner = self.read();
-            let name = match &target {
-                PingTarget::Token(t) => inner.tokens.get(t).cloned().ok_or_else(|| {
-                    ApiError::not_found("no heartbeat check has this token".to_string())
-                })?,
-                PingTarget::Check(n) => n.clone(),
-            };
-            match inner.checks.get(&name) {
-                Some(e) => e.tx.clone(),
-                None => {
-                    return Err(ApiError::not_found(format!(
-                        "no heartbeat check {name:?} (unknown check, or not type = \"heartbeat\")"
-                    )));
-                }
-            }
-        };
+        let gone = || ApiError::new(503, "the check is being reloaded; ping again");
+        self.table()
+            .find(&target)
+            .ok_or_else(|| not_found(&target))?;
+        let out = self.sender().ok_or_else(gone)?;
         cut(&mut ping.body, MAX_BODY);
         // Outside text: a password in a URL is starred where it enters, as for probe output
         // (SPEC §9), so the message, the timeline, pages and logs never carry it.
         if let std::borrow::Cow::Owned(shown) = crate::redact::redact_urls(&ping.body) {
             ping.body = shown;
         }
-        let (reply, answer) = oneshot::channel();
-        let gone = || ApiError::new(503, "the check is being reloaded; ping again");
-        tx.send(PingRequest { ping, reply })
-            .await
-            .map_err(|_| gone())?;
-        let (outcome, committed) = answer.await.map_err(|_| gone())?;
+        // Room in the engine's queue first: a flood waits here (it slows its senders only).
+        let permit = out.reserve().await.map_err(|_| gone())?;
+        let committed = Arc::new(Notify::new());
+        let outcome = {
+            let mut table = self.table();
+            // Again: the check may have been removed while this ping waited.
+            let name = table.find(&target).ok_or_else(|| not_found(&target))?;
+            let before = table.first_deadline();
+            let (mut report, outcome) = table
+                .ping(&name, ping, Timestamp::now())
+                .ok_or_else(|| not_found(&target))?;
+            report.committed = Some(committed.clone());
+            // Sent under the lock: a check's reports reach the engine in the order decided.
+            permit.send(report);
+            self.wake_timer(before, table.first_deadline());
+            outcome
+        };
         // Answer only once the ping is saved: a ping answered OK survives a kill -9.
         tokio::time::timeout(SAVE_WAIT, committed.notified())
             .await
@@ -145,114 +148,124 @@ impl Board {
         Ok(outcome)
     }
 
-    /// Register the task of a heartbeat check; returns where its pings arrive and the memory
-    /// it starts from: its previous task's (a reload), its stored row (a start), or new.
-    fn register(
-        &self,
-        check: &CheckConfig,
-        token: &str,
-        rule: Rule,
-        now: Timestamp,
-    ) -> (mpsc::Receiver<PingRequest>, Heartbeat) {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let mut inner = self.write();
-        let heartbeat = match inner.checks.get(&check.name) {
-            Some(e) => e.heartbeat.clone(),
-            None => match inner.restored.remove(&check.name) {
-                Some(row) => resume(row, now),
-                None => Heartbeat::new(now),
-            },
-        };
-        if let Some(old) = inner.checks.get(&check.name) {
-            let old_token = old.token.clone();
-            inner.tokens.remove(&old_token);
-        }
-        inner.tokens.insert(token.to_string(), check.name.clone());
-        inner.checks.insert(
-            check.name.clone(),
-            Entry {
-                token: token.to_string(),
-                rule,
-                heartbeat: heartbeat.clone(),
-                tx,
-            },
-        );
-        (rx, heartbeat)
+    /// Reports go to `tx` (the scheduler's report channel) from now on.
+    pub(crate) fn attach(&self, tx: mpsc::Sender<CheckReport>) {
+        *lock(&self.hub.out) = Some(tx);
     }
 
-    /// A check removed from the config: its pings are refused from now on.
-    pub fn remove(&self, check: &str) {
-        let mut inner = self.write();
-        if let Some(e) = inner.checks.remove(check) {
-            inner.tokens.remove(&e.token);
-        }
+    /// No more reports (the scheduler stopped): pings are answered 503 from now on.
+    pub(crate) fn detach(&self) {
+        *lock(&self.hub.out) = None;
     }
 
-    pub(crate) fn update(&self, check: &str, heartbeat: &Heartbeat) {
-        if let Some(e) = self.write().checks.get_mut(check) {
-            e.heartbeat = heartbeat.clone();
-        }
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
-        match self.inner.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
-        match self.inner.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn zone(&self) -> TimeZone {
-        match self.zone.read() {
-            Ok(z) => z.clone(),
-            Err(p) => p.into_inner().clone(),
-        }
-    }
-
-    /// The task of heartbeat check `check`; for a probed check, `stop` back.
-    pub(crate) fn task(
-        &self,
-        check: &Arc<CheckConfig>,
-        tracker: CheckTracker,
-        tx: mpsc::Sender<CheckReport>,
-        stop: oneshot::Receiver<()>,
-    ) -> Result<HeartbeatRun, oneshot::Receiver<()>> {
+    /// Add heartbeat check `check` (or take its new token and rule, keeping its memory); false
+    /// for a probed check. `tracker`: its state before (a restart), for a check not yet here.
+    pub(crate) fn add(&self, check: &CheckConfig, tracker: CheckTracker) -> bool {
         let ProbeConfig::Heartbeat(hb) = &check.probe else {
-            return Err(stop);
+            return false;
         };
         let rule = Rule {
             expect: hb.expect.clone(),
             grace: hb.grace,
             zone: self.zone(),
         };
-        let (pings, heartbeat) = self.register(check, &hb.token, rule.clone(), Timestamp::now());
-        Ok(HeartbeatRun {
-            name: check.name.clone(),
-            rule,
-            heartbeat,
-            tracker,
-            pings,
-            tx,
-            stop,
-            board: self.clone(),
-        })
+        let mut table = self.table();
+        let before = table.first_deadline();
+        table.add(&check.name, &hb.token, rule, tracker, Timestamp::now());
+        self.wake_timer(before, table.first_deadline());
+        true
+    }
+
+    /// A check removed from the config (or no longer a heartbeat check): its pings are
+    /// refused from now on. Returns its tracker.
+    pub fn remove(&self, check: &str) -> Option<CheckTracker> {
+        self.table().remove(check)
+    }
+
+    /// The tracker of heartbeat check `check`.
+    pub(crate) fn tracker(&self, check: &str) -> Option<CheckTracker> {
+        self.table().get(check).map(|s| s.tracker)
+    }
+
+    /// The one timer of every heartbeat check: sleeps until the earliest deadline (or until
+    /// one moves earlier) and sends the report of each check a due deadline changed, in
+    /// order, through `out`. Ends when `stop` fires or is dropped, or `out` closes.
+    pub(crate) async fn run_timer(
+        self,
+        out: mpsc::Sender<CheckReport>,
+        mut stop: oneshot::Receiver<()>,
+    ) {
+        loop {
+            let next = self.table().first_deadline();
+            tokio::select! {
+                biased;
+                _ = &mut stop => return,
+                _ = self.hub.timer.notified() => continue,
+                _ = sleep_until(next) => {}
+            }
+            loop {
+                let permit = tokio::select! {
+                    biased;
+                    _ = &mut stop => return,
+                    p = out.reserve() => match p {
+                        Ok(p) => p,
+                        Err(_) => return,
+                    },
+                };
+                match self.table().fire(Timestamp::now()) {
+                    Some(report) => permit.send(report),
+                    None => break,
+                }
+            }
+        }
+    }
+
+    /// Wake the timer when the earliest deadline moved earlier than it sleeps for.
+    fn wake_timer(&self, before: Option<Timestamp>, after: Option<Timestamp>) {
+        if after.is_some_and(|a| before.is_none_or(|b| a < b)) {
+            self.hub.timer.notify_one();
+        }
+    }
+
+    fn sender(&self) -> Option<mpsc::Sender<CheckReport>> {
+        lock(&self.hub.out).clone()
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, Table> {
+        lock(&self.hub.table)
+    }
+
+    fn zone(&self) -> TimeZone {
+        match self.hub.zone.read() {
+            Ok(z) => z.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 }
 
-/// A stored row, watched again from `now` (nothing is late before `grace` from now).
-fn resume(row: HeartbeatRow, now: Timestamp) -> Heartbeat {
-    Heartbeat {
-        state: row.state,
-        last_ping: row.last_ping,
-        last_success: row.last_success,
-        started: row.started,
-        watch_from: now,
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+fn entry(slot: &table::Slot) -> Entry {
+    Entry {
+        token: slot.token.to_string(),
+        rule: slot.rule.clone(),
+        heartbeat: slot.heartbeat.clone(),
+    }
+}
+
+fn not_found(target: &PingTarget) -> ApiError {
+    match target {
+        PingTarget::Token(_) => {
+            ApiError::not_found("no heartbeat check has this token".to_string())
+        }
+        PingTarget::Check(name) => ApiError::not_found(format!(
+            "no heartbeat check {name:?} (unknown check, or not type = \"heartbeat\")"
+        )),
     }
 }
 
@@ -274,13 +287,13 @@ mod tests {
     use crate::config::{HeartbeatProbe, PageOn};
     use crate::core::heartbeat::Expect;
 
-    fn heartbeat_check(name: &str, token: &str) -> Arc<CheckConfig> {
-        Arc::new(CheckConfig {
+    fn heartbeat_check(name: &str, token: &str, period: u64, grace: u64) -> CheckConfig {
+        CheckConfig {
             name: name.into(),
             probe: ProbeConfig::Heartbeat(HeartbeatProbe {
                 token: token.into(),
-                expect: Expect::Period(std::time::Duration::from_secs(3600)),
-                grace: std::time::Duration::from_secs(60),
+                expect: Expect::Period(std::time::Duration::from_secs(period)),
+                grace: std::time::Duration::from_secs(grace),
             }),
             interval: std::time::Duration::from_secs(30),
             timeout: std::time::Duration::from_secs(10),
@@ -292,7 +305,7 @@ mod tests {
             page_on: PageOn::Critical,
             depends_on: Vec::new(),
             flap: None,
-        })
+        }
     }
 
     #[tokio::test]
@@ -309,12 +322,9 @@ mod tests {
                 let _ = fwd.send(report).await;
             }
         });
-        let (_stop, stop_rx) = oneshot::channel();
-        let check = heartbeat_check("backup", "backup-token-0123456789");
-        let Ok(run) = board.task(&check, CheckTracker::default(), tx, stop_rx) else {
-            panic!("a heartbeat check gets a task");
-        };
-        tokio::spawn(run.run());
+        board.attach(tx);
+        let check = heartbeat_check("backup", "backup-token-0123456789", 3600, 60);
+        assert!(board.add(&check, CheckTracker::default()));
         assert_eq!(
             board.get("backup").map(|e| e.heartbeat.state),
             Some(crate::core::heartbeat::HbState::New)
@@ -353,6 +363,85 @@ mod tests {
             .ping(gone, ping(PingKind::Success, String::new()))
             .await;
         assert_eq!(err.err().map(|e| e.status), Some(404));
+    }
+
+    /// The one timer: of 1,000 checks pinged once, the one with a 1 s period goes DOWN when
+    /// late (a report with a hard transition), the others keep their later deadlines; the
+    /// removed check's deadline is gone with it. (`grace` 0: no start-up floor to wait out.)
+    #[tokio::test]
+    async fn one_timer_fires_the_due_check_only() {
+        let board = Board::new(TimeZone::UTC);
+        let (tx, mut reports) = mpsc::channel::<CheckReport>(4096);
+        board.attach(tx.clone());
+        let (stop, stop_rx) = oneshot::channel();
+        let timer = tokio::spawn(board.clone().run_timer(tx, stop_rx));
+        for i in 0..1000 {
+            let period = if i == 7 { 1 } else { 3600 };
+            let check = heartbeat_check(
+                &format!("c{i}"),
+                &format!("token-{i:04}-0123456789"),
+                period,
+                0,
+            );
+            assert!(board.add(&check, CheckTracker::default()));
+        }
+        let gone = heartbeat_check("gone", "token-gone-0123456789", 1, 0);
+        assert!(board.add(&gone, CheckTracker::default()));
+        // The engine's part, in the background: answer each ping once "saved".
+        let (fwd, mut seen) = mpsc::channel(4096);
+        tokio::spawn(async move {
+            while let Some(r) = reports.recv().await {
+                if let Some(n) = &r.committed {
+                    n.notify_one();
+                }
+                let _ = fwd.send(r).await;
+            }
+        });
+        // c7 last, so it is late only after every other ping.
+        let names = (0..1000).filter(|i| *i != 7).map(|i| format!("c{i}"));
+        for name in names.chain(["gone".to_string(), "c7".to_string()]) {
+            let ping = Ping {
+                kind: PingKind::Success,
+                body: String::new(),
+                rid: None,
+            };
+            let out = board.ping(PingTarget::Check(name), ping).await;
+            assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("UP"));
+        }
+        assert_eq!(
+            board.remove("gone").map(|t| t.state),
+            Some(crate::core::check_state::CheckState::Up)
+        );
+        for _ in 0..1001 {
+            let r = seen.recv().await.expect("the ping reports");
+            assert!(r.transition.is_none(), "NEW -> UP is no hard change");
+        }
+        let late = tokio::time::timeout(std::time::Duration::from_secs(5), seen.recv())
+            .await
+            .expect("the late check is reported within its period")
+            .expect("a report");
+        assert_eq!(late.check, "c7");
+        assert!(late.transition.is_some_and(|t| t.is_hard()));
+        assert!(
+            late.result.message.starts_with("no ping since"),
+            "{}",
+            late.result.message
+        );
+        assert_eq!(
+            board.get("c7").map(|e| e.heartbeat.state),
+            Some(crate::core::heartbeat::HbState::Down)
+        );
+        assert_eq!(
+            board
+                .table()
+                .first_deadline()
+                .map(|d| d > Timestamp::now() + std::time::Duration::from_secs(3000)),
+            Some(true)
+        );
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(1500), seen.recv()).await;
+        assert!(quiet.is_err(), "nothing else is due");
+        let _ = stop.send(());
+        timer.await.expect("the timer ends when stopped");
     }
 
     #[test]
