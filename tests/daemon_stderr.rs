@@ -96,7 +96,9 @@ fn page_goes_out(d: &Daemon, target: &Target, hook: &Hook) -> Duration {
     start.elapsed()
 }
 
-/// `oncalld status` with an open incident: it lists it, exits 2, and answers in < 100 ms.
+/// `oncalld status` with an open incident: it lists it, exits 2, and answers within 2 s —
+/// a bound for a loaded CI machine, far below the tens of seconds a blocked stderr used to
+/// cost (the typical figure, a few ms, is what `took` returns to the caller's message).
 fn status_answers_fast(d: &Daemon) -> Duration {
     let start = Instant::now();
     let out = d.cli(&["status"]);
@@ -104,7 +106,7 @@ fn status_answers_fast(d: &Daemon) -> Duration {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("Open incidents:"), "{stdout}");
-    assert!(took < Duration::from_millis(100), "status took {took:?}");
+    assert!(took < Duration::from_secs(2), "status took {took:?}");
     took
 }
 

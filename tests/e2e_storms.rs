@@ -108,6 +108,13 @@ fn two_hundred_children_behind_a_dead_gateway_page_once() {
         .filter(|i| i["unreachable"] == serde_json::json!(["gw"]))
         .count();
     assert_eq!(unreachable, 200, "every child is recorded as unreachable");
+    // `explain` says why nobody was paged for a child (SPEC §13).
+    let child = open
+        .iter()
+        .find(|i| i["check"] == "c0")
+        .expect("c0's incident");
+    let why = d.ok(&["explain", &child["id"].as_u64().unwrap().to_string()]);
+    assert!(why.contains("nobody paged: parent gw DOWN"), "{why}");
     // `status` exits non-zero while something is DOWN: read its output.
     let status = String::from_utf8_lossy(&d.cli(&["status"]).stdout).into_owned();
     assert!(status.contains("UNREACHABLE"), "{status}");
@@ -177,6 +184,15 @@ fn fifty_downs_make_one_page_and_one_digest_then_one_ack_step() {
         let listed = mine[1]["incidents"].as_array().expect("a digest");
         assert_eq!(listed.len(), 49, "{who}: the digest names the other 49");
         let first = mine[0]["incident"]["id"].as_u64().unwrap();
+        // `explain` of a grouped incident names the digest its page went into (SPEC §13).
+        let grouped = listed[0]["id"].as_u64().unwrap().to_string();
+        let why = d.ok(&["explain", &grouped]);
+        let key = mine[1]["key"].as_str().unwrap();
+        assert!(
+            why.contains("page held: grouped into digest oncalld:digest:"),
+            "{why}"
+        );
+        assert!(why.contains(key), "{who}'s digest {key}: {why}");
         assert!(listed.iter().all(|i| i["id"].as_u64() != Some(first)));
         assert!(
             mine[1]["text"]

@@ -70,8 +70,8 @@ pub enum SkipReason {
         silence: Option<u64>,
         detail: String,
     },
-    /// The check's parent was DOWN (dependencies, SPEC §12).
-    ParentDown { parent: String },
+    /// The check's parent was not UP (dependencies, SPEC §12); `state` as `status` says it.
+    ParentDown { parent: String, state: String },
     /// Folded into a digest page (grouping, SPEC §12).
     GroupedIntoDigest { group: String },
 }
@@ -136,6 +136,21 @@ pub fn explain(
                 at: e.at,
                 step: skipped_step(&e.message),
                 reasons: skip_reasons(&e.message),
+            },
+            EventKind::Unreachable => Decision::NotPaged {
+                at: e.at,
+                step: None,
+                reasons: unreachable_parents(&e.message),
+            },
+            EventKind::Grouped => Decision::NotPaged {
+                at: e.at,
+                step: grouped_step(&e.message),
+                reasons: vec![SkipReason::GroupedIntoDigest {
+                    group: e
+                        .message
+                        .rsplit_once(" -> grouped into digest ")
+                        .map_or_else(String::new, |(_, key)| key.to_string()),
+                }],
             },
             EventKind::Silenced => Decision::NotPaged {
                 at: e.at,
@@ -228,6 +243,30 @@ fn skip_reasons(message: &str) -> Vec<SkipReason> {
         .collect()
 }
 
+/// `unreachable (gw is DOWN, sw is FAILING): nobody paged` -> a reason per parent.
+fn unreachable_parents(message: &str) -> Vec<SkipReason> {
+    let list = message
+        .strip_prefix("unreachable (")
+        .and_then(|rest| rest.rsplit_once("): "))
+        .map_or("", |(list, _)| list);
+    list.split(", ")
+        .filter_map(|item| item.split_once(" is "))
+        .map(|(parent, state)| SkipReason::ParentDown {
+            parent: parent.to_string(),
+            state: state.to_string(),
+        })
+        .collect()
+}
+
+/// `paged alice via mail (step 2) -> grouped into digest …` -> 2.
+fn grouped_step(message: &str) -> Option<u32> {
+    let (_, rest) = message.split_once("(step ")?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// `silence #3 (...) ...` -> 3.
 fn silence_id(message: &str) -> Option<u64> {
     message
@@ -292,7 +331,11 @@ pub fn render(x: &Explanation, zone: &jiff::tz::TimeZone) -> String {
                 )
             }
             Decision::NotPaged { at, step, reasons } => {
+                let grouped = reasons
+                    .iter()
+                    .all(|r| matches!(r, SkipReason::GroupedIntoDigest { .. }));
                 let what = match step {
+                    Some(s) if grouped => format!("step {s} page held"),
                     Some(s) => format!("step {s} skipped"),
                     None => "nobody paged".to_string(),
                 };
@@ -346,7 +389,7 @@ pub fn reason_text(r: &SkipReason) -> String {
             silence: None,
             detail,
         } => format!("silenced ({detail})"),
-        SkipReason::ParentDown { parent } => format!("parent {parent} DOWN"),
+        SkipReason::ParentDown { parent, state } => format!("parent {parent} {state}"),
         SkipReason::GroupedIntoDigest { group } => format!("grouped into digest {group}"),
     }
 }
@@ -379,6 +422,7 @@ mod tests {
         let reasons = [
             SkipReason::ParentDown {
                 parent: "gw".into(),
+                state: "DOWN".into(),
             },
             SkipReason::GroupedIntoDigest {
                 group: "web".into(),
@@ -386,5 +430,26 @@ mod tests {
         ];
         let text: Vec<String> = reasons.iter().map(reason_text).collect();
         assert_eq!(text, ["parent gw DOWN", "grouped into digest web"]);
+    }
+
+    #[test]
+    fn storm_messages_read_back_into_reasons() {
+        assert_eq!(
+            unreachable_parents("unreachable (gw is DOWN, core-sw is FAILING): nobody paged"),
+            vec![
+                SkipReason::ParentDown {
+                    parent: "gw".into(),
+                    state: "DOWN".into()
+                },
+                SkipReason::ParentDown {
+                    parent: "core-sw".into(),
+                    state: "FAILING".into()
+                },
+            ]
+        );
+        assert_eq!(
+            grouped_step("paged alice via mail (step 2) -> grouped into digest oncalld:digest:7"),
+            Some(2)
+        );
     }
 }
