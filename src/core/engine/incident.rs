@@ -342,6 +342,13 @@ impl Engine {
             }
             IncidentState::Resolved => {}
         }
+        // Still held (a parent not UP, a silence still matching): the hold ends by its own
+        // input (the parent's UP, the silence's end), not by this deadline. Keeping a passed
+        // deadline would fire it again at once, forever (fire_due needs each firing to move
+        // its deadline past `now`).
+        if inc.escalation.next_at.is_some_and(|at| at <= now) {
+            inc.escalation.next_at = None;
+        }
         self.insert(inc);
     }
 
