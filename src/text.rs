@@ -49,6 +49,25 @@ fn sanitize(text: &str, keep_newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `c` escaped for HTML text and attribute values (`&`, `<`, `>`, `"`, `'`), onto `out`.
+pub fn escape_html_char(c: char, out: &mut String) {
+    match c {
+        '&' => out.push_str("&amp;"),
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    }
+}
+
+/// `text` escaped for HTML text and attribute values (the link page, the status page).
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| escape_html_char(c, &mut out));
+    out
+}
+
 /// `text` with every line ending as CRLF, after [`sanitize_text`]: what a mail body must be
 /// (RFC 5322: no bare CR or LF).
 pub fn crlf_text(text: &str) -> String {

@@ -211,19 +211,7 @@ fn html(status: StatusCode, body: String) -> Response {
 
 /// Text made safe inside HTML elements and attribute values; control characters replaced.
 pub fn escape(s: &str) -> String {
-    let clean = crate::text::sanitize_line(s);
-    let mut out = String::with_capacity(clean.len());
-    for c in clean.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::escape_html(&crate::text::sanitize_line(s))
 }
 
 #[cfg(test)]

@@ -298,18 +298,7 @@ fn date(ts: Timestamp, zone: &TimeZone) -> String {
 
 /// HTML-escape text and attribute values.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::text::escape_html(s)
 }
 
 #[cfg(test)]

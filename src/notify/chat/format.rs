@@ -165,14 +165,7 @@ pub fn plain(c: char, out: &mut String) {
 
 /// HTML text escaping (Telegram `parse_mode=HTML`, Matrix `formatted_body`).
 pub fn html(c: char, out: &mut String) {
-    match c {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '"' => out.push_str("&quot;"),
-        '\'' => out.push_str("&#39;"),
-        c => out.push(c),
-    }
+    crate::text::escape_html_char(c, out);
 }
 
 /// Markdown: a backslash before every character that starts markdown syntax in Discord and
