@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 use serde_json::{Value, json};
 
-use super::webhook::{error_chain, parse_retry_after};
+use super::webhook::{error_chain, parse_retry_after, read_head, refusal};
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::PagerDutyNotifier as PagerDutyConfig;
 use crate::core::model::{Page, PageEvent};
@@ -37,7 +37,6 @@ pub const MAX_EVENT_BYTES: usize = 512 * 1024;
 /// [`MAX_EVENT_BYTES`] whatever the config holds.
 const MAX_DETAIL_CHARS: usize = 2048;
 /// How much of a refusal's body is read, and how much of its text reaches the timeline.
-const MAX_ANSWER_BYTES: usize = 16 * 1024;
 const MAX_ANSWER_CHARS: usize = 500;
 
 /// What every event of this notifier shares, apart from the page.
@@ -223,34 +222,7 @@ fn payload(page: &Page, ctx: &EventContext) -> Value {
 /// 408, 429 and 5xx (and an unexpected 1xx/3xx: redirects are not followed) are retried;
 /// 400 and the other 4xx are permanent. `answer` is PagerDuty's explanation, if any.
 pub fn classify(status: StatusCode, retry_after: Option<Duration>, answer: &str) -> NotifyError {
-    let mut message = format!("pagerduty answered {status}");
-    if !answer.is_empty() {
-        message = format!("{message}: {answer}");
-    }
-    let permanent = status.is_client_error()
-        && status != StatusCode::REQUEST_TIMEOUT
-        && status != StatusCode::TOO_MANY_REQUESTS;
-    if permanent {
-        NotifyError::permanent(message)
-    } else {
-        NotifyError::Retryable {
-            message: super::shown(message),
-            retry_after,
-        }
-    }
-}
-
-/// The start of an answer's body, bounded.
-async fn read_head(mut response: reqwest::Response) -> Vec<u8> {
-    let mut head = Vec::new();
-    while head.len() < MAX_ANSWER_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    head.truncate(MAX_ANSWER_BYTES);
-    head
+    refusal("pagerduty", status, retry_after, answer)
 }
 
 /// PagerDuty's refusal as one line: `message: error; error` from its JSON answer

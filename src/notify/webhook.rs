@@ -138,23 +138,57 @@ pub fn signature(secret: &[u8], body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// The SPEC §5 rule: 2xx delivered; 4xx other than 408/429 permanent; the rest (5xx, 408,
-/// 429, an unexpected 1xx/3xx: redirects are not followed) retried.
+/// The SPEC §5 rule: 2xx delivered; the rest is [`refusal`].
 pub fn classify(status: StatusCode, retry_after: Option<Duration>) -> Result<(), NotifyError> {
-    let message = format!("webhook answered {status}");
     if status.is_success() {
         Ok(())
-    } else if status.is_client_error()
-        && status != StatusCode::REQUEST_TIMEOUT
-        && status != StatusCode::TOO_MANY_REQUESTS
-    {
-        Err(NotifyError::permanent(message))
     } else {
-        Err(NotifyError::Retryable {
-            message,
-            retry_after,
-        })
+        Err(refusal("webhook", status, retry_after, ""))
     }
+}
+
+/// The SPEC §5 rule for an HTTP answer that is not 2xx, for every HTTP notifier: 4xx other
+/// than 408/429 permanent (400 bad request, 401/403 bad token, 404 unknown webhook); the rest
+/// (5xx, 408, 429, an unexpected 1xx/3xx: redirects are not followed) retried after
+/// `retry_after` (capped by the outbox) or the backoff. `answer` is the service's explanation
+/// (one sanitised line, secrets starred), or empty.
+pub fn refusal(
+    service: &str,
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    answer: &str,
+) -> NotifyError {
+    let mut message = format!("{service} answered {status}");
+    if !answer.is_empty() {
+        message = format!("{message}: {answer}");
+    }
+    let permanent = status.is_client_error()
+        && status != StatusCode::REQUEST_TIMEOUT
+        && status != StatusCode::TOO_MANY_REQUESTS;
+    if permanent {
+        NotifyError::permanent(message)
+    } else {
+        NotifyError::Retryable {
+            message: super::shown(message),
+            retry_after,
+        }
+    }
+}
+
+/// Most of a refusal's body that is read (its explanation comes first).
+const MAX_ANSWER_BYTES: usize = 16 * 1024;
+
+/// The start of an answer's body, at most 16 KiB: a service cannot make us read more.
+pub async fn read_head(mut response: reqwest::Response) -> Vec<u8> {
+    let mut head = Vec::new();
+    while head.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    head.truncate(MAX_ANSWER_BYTES);
+    head
 }
 
 /// `Retry-After` as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); a date in the past

@@ -29,7 +29,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, Url};
 use serde_json::Value;
 
-use super::webhook::{error_chain, parse_retry_after};
+use super::webhook::{error_chain, parse_retry_after, read_head, refusal};
 use super::{Notifier, NotifyError, SendFuture};
 use crate::config::{ChatKind, ChatNotifier as ChatConfig};
 use crate::core::model::Page;
@@ -37,7 +37,6 @@ use crate::redact::MASK;
 use crate::text::sanitize_line;
 
 /// How much of a refusal's body is read, and how much of its text reaches the timeline.
-const MAX_ANSWER_BYTES: usize = 16 * 1024;
 const MAX_ANSWER_CHARS: usize = 300;
 
 /// One HTTP request of a page. No `Debug`: the URL may hold the secret (Telegram).
@@ -197,7 +196,7 @@ impl ChatNotifier {
         let json = serde_json::from_slice::<Value>(&head).ok();
         let hint = header_hint.or_else(|| json.as_ref().and_then(|v| self.preset.retry_hint(v)));
         let answer = answer_text(&head, &self.secrets);
-        Err(classify(self.kind.as_str(), status, hint, &answer))
+        Err(refusal(self.kind.as_str(), status, hint, &answer))
     }
 
     fn network_error(&self, e: reqwest::Error) -> String {
@@ -227,33 +226,6 @@ impl Notifier for ChatNotifier {
             }
             Ok(())
         })
-    }
-}
-
-/// The SPEC §5 rule with the service's name and answer: 2xx delivered; 408, 429 and 5xx (and
-/// an unexpected 1xx/3xx: redirects are not followed) retried with `retry_after`; other 4xx
-/// (400 bad request, 401/403 bad token, 404 unknown webhook or chat) permanent.
-pub fn classify(
-    service: &str,
-    status: reqwest::StatusCode,
-    retry_after: Option<Duration>,
-    answer: &str,
-) -> NotifyError {
-    let mut message = format!("{service} answered {status}");
-    if !answer.is_empty() {
-        message = format!("{message}: {answer}");
-    }
-    let permanent = status.is_client_error()
-        && status != reqwest::StatusCode::REQUEST_TIMEOUT
-        && status != reqwest::StatusCode::TOO_MANY_REQUESTS;
-    if permanent {
-        NotifyError::permanent(message)
-    } else {
-        NotifyError::Retryable {
-            message: super::shown(message),
-            // Capped by the outbox (`MAX_RETRY_AFTER`), like any Retry-After.
-            retry_after,
-        }
     }
 }
 
@@ -318,18 +290,6 @@ fn url_secrets(url: &Url) -> Vec<String> {
         }
     }
     out
-}
-
-async fn read_head(mut response: reqwest::Response) -> Vec<u8> {
-    let mut head = Vec::new();
-    while head.len() < MAX_ANSWER_BYTES {
-        match response.chunk().await {
-            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-            Ok(None) | Err(_) => break,
-        }
-    }
-    head.truncate(MAX_ANSWER_BYTES);
-    head
 }
 
 fn form(fields: &[(&'static str, String)]) -> Vec<u8> {
