@@ -237,7 +237,11 @@ fn routine_pings_change_nothing_but_the_last_ping() {
     running.ping(PingKind::Start, "", t0 + Duration::from_secs(1));
     states.push(running);
     let mut down = up.clone();
-    down.ping(PingKind::Fail { exit_code: None }, "", t0 + Duration::from_secs(1));
+    down.ping(
+        PingKind::Fail { exit_code: None },
+        "",
+        t0 + Duration::from_secs(1),
+    );
     states.push(down);
     let mut new_running = new.clone();
     new_running.ping(PingKind::Start, "", t0);
@@ -272,9 +276,18 @@ fn routine_pings_change_nothing_but_the_last_ping() {
         }
     }
     assert!(states[1].is_routine(PingKind::Success));
-    assert!(!states[0].is_routine(PingKind::Success), "NEW -> UP is saved first");
-    assert!(!states[2].is_routine(PingKind::Success), "it finishes a run");
-    assert!(!states[3].is_routine(PingKind::Success), "DOWN -> UP resolves");
+    assert!(
+        !states[0].is_routine(PingKind::Success),
+        "NEW -> UP is saved first"
+    );
+    assert!(
+        !states[2].is_routine(PingKind::Success),
+        "it finishes a run"
+    );
+    assert!(
+        !states[3].is_routine(PingKind::Success),
+        "DOWN -> UP resolves"
+    );
     assert!(states[3].is_routine(PingKind::Log));
     assert!(states.iter().all(|s| s.is_routine(PingKind::Log)));
     for s in &states {

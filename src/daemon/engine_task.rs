@@ -180,9 +180,11 @@ impl EngineTask {
                 // Their rows are committed alone when no other step took them in time.
                 _ = sleep_until(flush), if flush.is_some() => {}
             }
-            // Every held step takes the rows of the routine pings so far (a step of socket
-            // commands is not held: it may be rolled back, so it takes none).
-            if before.is_none() {
+            // Every held step that commits anyway takes the rows of the routine pings so far,
+            // and they are committed alone once due (a step of socket commands is not held:
+            // it may be rolled back, so it takes none).
+            let due = flush.is_some_and(|f| f <= Timestamp::now());
+            if before.is_none() && (due || !step.is_empty()) {
                 step.batch
                     .heartbeats
                     .extend(self.shared.heartbeats.take_dirty());

@@ -148,7 +148,12 @@ impl Board {
             ping.body = shown;
         }
         // A routine ping: done here, in the caller's task.
-        let first = ping.body.lines().next().map(str::trim).filter(|l| !l.is_empty());
+        let first = ping
+            .body
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
         let (routine, wake) = {
             let mut table = self.table();
             let idle = table.flush_due().is_none();
@@ -551,7 +556,9 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         // UP -> UP: routine, no report; the deadline moves with it.
         let before = Timestamp::now();
-        let again = board.ping(job(), ping(PingKind::Success, "all good\nmore")).await;
+        let again = board
+            .ping(job(), ping(PingKind::Success, "all good\nmore"))
+            .await;
         assert_eq!(routine(&again), Some(true));
         let r = again.ok().and_then(|p| p.routine).expect("routine");
         assert_eq!(r.message, "all good");
@@ -561,11 +568,17 @@ mod tests {
         assert!(due >= before + FLUSH_AFTER && due <= Timestamp::now() + FLUSH_AFTER);
         let log = board.ping(job(), ping(PingKind::Log, "")).await;
         assert_eq!(routine(&log), Some(true));
-        assert!(seen.try_recv().is_err(), "the engine heard of a routine ping");
+        assert!(
+            seen.try_recv().is_err(),
+            "the engine heard of a routine ping"
+        );
         let rows = board.take_dirty();
         assert_eq!(rows.len(), 1, "one row per check, however many pings");
         let last = rows[0].last_ping.as_ref().expect("a last ping");
-        assert_eq!((last.kind, last.message.as_str()), (PingKind::Log, "log ping"));
+        assert_eq!(
+            (last.kind, last.message.as_str()),
+            (PingKind::Log, "log ping")
+        );
         assert_eq!(rows[0].last_success.map(|t| t >= before), Some(true));
         assert_eq!(board.flush_due(), None);
         assert!(board.take_dirty().is_empty());
