@@ -14,9 +14,10 @@
 //! A *routine* ping ([`Heartbeat::is_routine`]: a success on a check already UP with no run
 //! to finish, or a `/log`) changes nothing the engine or a restart needs but the last ping.
 //! It is applied to the table (its deadline moved at once) and answered in the caller's task:
-//! no engine step, no commit, no other thread woken. The engine task takes the rows of the
-//! checks such pings changed ([`Board::take_dirty`]) into its next commit, or commits them
-//! alone [`FLUSH_AFTER`] after the first of them ([`Board::flush_due`], [`Board::flushed`]).
+//! no engine step, no commit, no other thread woken (but the engine task, once per flush).
+//! The engine task takes the rows of the checks such pings changed ([`Board::take_dirty`])
+//! into its next commit, or commits them alone [`FLUSH_AFTER`] after the first of them
+//! ([`Board::flush_wanted`], [`Board::flush_due`]).
 //! A `kill -9` loses at most that last second of last-ping times, and nothing is late before
 //! `grace` after a start, so no check goes DOWN for it.
 
