@@ -137,8 +137,7 @@ impl Board {
     /// holding it is saved.
     pub async fn ping(&self, target: PingTarget, mut ping: Ping) -> ApiResult<Pinged> {
         let gone = || ApiError::new(503, "the check is being reloaded; ping again");
-        let name = self
-            .table()
+        self.table()
             .find(&target)
             .ok_or_else(|| not_found(&target))?;
         let out = self.sender().ok_or_else(gone)?;
@@ -157,6 +156,8 @@ impl Board {
             .filter(|l| !l.is_empty());
         let (routine, wake) = {
             let mut table = self.table();
+            // Again, under this lock: a reload may have removed the check or its token.
+            let name = table.find(&target).ok_or_else(|| not_found(&target))?;
             let idle = table.flush_due().is_none();
             let routine = table.ping_routine(&name, ping.kind, first, Timestamp::now());
             let wake = idle && routine.is_some();
