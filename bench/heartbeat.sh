@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Heartbeat ping benchmark (not part of `cargo test`), against the REAL daemon:
-#   10,000 heartbeat checks (period 1m, grace 5m by default), each pinged once over the run at a steady
-#   rate (10,000 / 60 s = 167 pings/s), through `daemon.listen` on 127.0.0.1:
+#   10,000 heartbeat checks (period 1m, grace 5m by default), each pinged once a minute at a
+#   steady rate (10,000 / 60 s = 167 pings/s), through `daemon.listen` on 127.0.0.1:
+#   0. the first ping of every check (NEW -> UP: a state change, saved before its answer), as
+#   a burst from 64 connections, so that the phases after it see the steady state (UP);
 #   1. over 8 keep-alive HTTP/1.1 connections; 2. a fresh TCP connection per ping;
 #   3. a burst: 10,000 pings from 64 connections as fast as they are answered (pings that
-#   arrive together share one commit: the commits are counted from /metrics).
+#   arrive together share one commit). The commits of each phase are counted from /metrics.
 #   Printed: round trip p50/p99/max (target p99 < 5 ms), the daemon's CPU-s per 1,000 pings
 #   (target <= the HTTP probe's cost per 1,000 checks, 0.037-0.044 CPU-s, README Benchmarks)
 #   and RSS, against the same daemon with the heartbeat checks left out (target growth
@@ -94,17 +96,29 @@ echo "RSS without heartbeat checks: $base MiB"
 start "$config"; sleep 5
 echo "RSS with the config under test, before any ping: $(rss) MiB"
 args=(--addr "127.0.0.1:$port" --tokens "$work/tokens" --rate $((n / 60)) --duration "$secs" --pid "$daemon" --expect "$expect")
-echo; echo "== 1. keep-alive (8 connections), $secs s"
-"$client" "${args[@]}"
-echo; echo "== 2. a fresh connection per ping, $secs s"
-"$client" "${args[@]}" --fresh
 commits() { curl -fsS "http://127.0.0.1:$port/metrics" | awk '/^oncalld_store_commits_total / {print $2}'; }
+burst() {
+  "$client" --addr "127.0.0.1:$port" --tokens "$work/tokens" --rate 1000000 --duration 0.01 \
+    --threads 64 --pid "$daemon" --expect "$expect"
+}
+# $1: what; the rest: the command. Prints the commits it made (1.5 s after it, for the flush).
+counted() {
+  local what=$1 c0 c1
+  shift
+  c0=$(commits)
+  "$@"
+  sleep 1.5
+  c1=$(commits)
+  [ -n "$c0" ] && [ -n "$c1" ] && echo "$what: $((c1 - c0)) commits"
+}
+echo; echo "== 0. first ping of every check (NEW -> UP), a burst of $n from 64 connections"
+counted "first pings" burst
+echo; echo "== 1. keep-alive (8 connections), $secs s"
+counted "keep-alive" "$client" "${args[@]}"
+echo; echo "== 2. a fresh connection per ping, $secs s"
+counted "fresh" "$client" "${args[@]}" --fresh
 echo; echo "== 3. a burst: $n pings from 64 keep-alive connections, each sent as soon as the last is answered"
-c0=$(commits)
-"$client" --addr "127.0.0.1:$port" --tokens "$work/tokens" --rate 1000000 --duration 0.01 \
-  --threads 64 --pid "$daemon" --expect "$expect"
-c1=$(commits)
-[ -n "$c0" ] && [ -n "$c1" ] && echo "burst: $((c1 - c0)) commits for $n pings (group commit)"
+counted "burst" burst
 echo; echo "== idle CPU of the daemon over 10 s (subtract from the above)"
 t0=$(awk '{print $14+$15}' "/proc/$daemon/stat"); sleep 10; t1=$(awk '{print $14+$15}' "/proc/$daemon/stat")
 echo "idle: $(( t1 - t0 )) ticks (1/100 s) in 10 s"

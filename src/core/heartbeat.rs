@@ -140,6 +140,21 @@ impl Heartbeat {
         }
     }
 
+    /// Whether a ping of `kind` would change nothing but the last ping: a success on a check
+    /// that is UP with no `/start` to finish, or a `/log` (which never changes the state and
+    /// writes no timeline). Such a ping is *routine*: the daemon applies it in memory and
+    /// answers at once, and stores the last ping with a later commit (at most ~1 s later); a
+    /// `kill -9` in between loses only that last-ping time, which is harmless because nothing
+    /// is late before `grace` after a start. Every other ping changes what a restart must
+    /// resume from (the state, a run in progress) and is saved before it is answered.
+    pub fn is_routine(&self, kind: PingKind) -> bool {
+        match kind {
+            PingKind::Success => self.state == HbState::Up && self.started.is_none(),
+            PingKind::Log => true,
+            PingKind::Start | PingKind::Fail { .. } => false,
+        }
+    }
+
     /// Apply the deadlines due at `now`.
     pub fn tick(&mut self, rule: &Rule, now: Timestamp) -> Option<Change> {
         if self.state == HbState::Down {

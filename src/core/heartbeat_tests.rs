@@ -212,3 +212,87 @@ fn deadlines_fire_earliest_first_and_move_with_the_check() {
         .collect();
     assert_eq!(fired, ["x", "y", "z"]);
 }
+
+/// A routine ping changes nothing but the last ping (and, for a success, the last success):
+/// the state and the run in progress stay as they were, and the core reports no change.
+#[test]
+fn routine_pings_change_nothing_but_the_last_ping() {
+    let rule = period(60, 30);
+    let t0 = at("2026-12-02T10:00:00Z");
+    let kinds = [
+        PingKind::Success,
+        PingKind::Start,
+        PingKind::Log,
+        PingKind::Fail { exit_code: None },
+        PingKind::Fail { exit_code: Some(3) },
+    ];
+    // Every state a check can be in: NEW, UP, UP with a run started, DOWN, NEW with a run.
+    let mut states = Vec::new();
+    let new = Heartbeat::new(t0);
+    states.push(new.clone());
+    let mut up = new.clone();
+    up.ping(PingKind::Success, "", t0);
+    states.push(up.clone());
+    let mut running = up.clone();
+    running.ping(PingKind::Start, "", t0 + Duration::from_secs(1));
+    states.push(running);
+    let mut down = up.clone();
+    down.ping(
+        PingKind::Fail { exit_code: None },
+        "",
+        t0 + Duration::from_secs(1),
+    );
+    states.push(down);
+    let mut new_running = new.clone();
+    new_running.ping(PingKind::Start, "", t0);
+    states.push(new_running);
+    let later = t0 + Duration::from_secs(20);
+    for before in &states {
+        for kind in kinds {
+            let mut after = before.clone();
+            let change = after.ping(kind, "m", later);
+            let only_last_ping = change.is_none()
+                && after.state == before.state
+                && after.started == before.started
+                && (after.last_success == before.last_success
+                    || (kind == PingKind::Success && before.state == HbState::Up));
+            // Sound: a routine ping never changes what a restart resumes from. (Not every
+            // such ping is routine: a repeated /fail on a DOWN check is saved first, as any
+            // failure.)
+            assert!(
+                !before.is_routine(kind) || only_last_ping,
+                "{kind:?} on {before:?}"
+            );
+            if before.is_routine(kind) {
+                assert_eq!(after.last_ping.as_ref().map(|p| p.at), Some(later));
+                // Late detection sees the routine ping at once: the deadline moves with it.
+                if kind == PingKind::Success {
+                    assert_eq!(
+                        after.next_deadline(&rule),
+                        Some(later + Duration::from_secs(90))
+                    );
+                }
+            }
+        }
+    }
+    assert!(states[1].is_routine(PingKind::Success));
+    assert!(
+        !states[0].is_routine(PingKind::Success),
+        "NEW -> UP is saved first"
+    );
+    assert!(
+        !states[2].is_routine(PingKind::Success),
+        "it finishes a run"
+    );
+    assert!(
+        !states[3].is_routine(PingKind::Success),
+        "DOWN -> UP resolves"
+    );
+    assert!(states[3].is_routine(PingKind::Log));
+    assert!(states.iter().all(|s| s.is_routine(PingKind::Log)));
+    for s in &states {
+        assert!(!s.is_routine(PingKind::Start));
+        assert!(!s.is_routine(PingKind::Fail { exit_code: None }));
+        assert!(!s.is_routine(PingKind::Fail { exit_code: Some(3) }));
+    }
+}

@@ -114,6 +114,8 @@ impl EngineTask {
             // Set for a step of socket commands: the engine as it was, to roll back to.
             let mut before = None;
             let deadline = self.engine.next_deadline();
+            // Routine heartbeat pings waiting for the store (answered already, no step).
+            let flush = self.shared.heartbeats.flush_due();
             tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -173,9 +175,26 @@ impl EngineTask {
                         Err(e) => tracing::error!(error = %e, "Engine tick failed."),
                     }
                 }
+                // The first routine ping since the last flush: read its due time again.
+                _ = self.shared.heartbeats.flush_wanted() => {}
+                // Their rows are committed alone when no other step took them in time.
+                _ = sleep_until(flush), if flush.is_some() => {}
+            }
+            // Every held step that commits anyway takes the rows of the routine pings so far,
+            // and they are committed alone once due (a step of socket commands is not held:
+            // it may be rolled back, so it takes none).
+            let due = flush.is_some_and(|f| f <= Timestamp::now());
+            if before.is_none() && (due || !step.is_empty()) {
+                step.batch
+                    .heartbeats
+                    .extend(self.shared.heartbeats.take_dirty());
             }
             self.finish(step, before).await;
         }
+        // The last routine pings, before the writer stops.
+        let mut last = Step::default();
+        last.batch.heartbeats = self.shared.heartbeats.take_dirty();
+        self.finish(last, None).await;
     }
 
     fn command(&mut self, input: Input, reply: Reply, step: &mut Step) {
@@ -204,6 +223,7 @@ impl EngineTask {
     fn report(&mut self, report: CheckReport, step: &mut Step) {
         self.shared.record_probe(&report);
         if let Some(row) = &report.heartbeat {
+            self.shared.heartbeats.settle(row);
             step.batch.heartbeats.push(row.clone());
         }
         if let Some(n) = &report.committed {

@@ -111,19 +111,34 @@ impl Shared {
             .checks
             .entry(report.check.clone())
             .or_insert_with(|| LiveCheck::new(CheckState::Up, report.at));
-        if entry.state != report.state {
-            entry.state = report.state;
-            entry.since = report.at;
+        entry.record(
+            report.state,
+            report.result.status,
+            report.result.message.clone(),
+            report.result.duration,
+            report.at,
+        );
+    }
+
+    /// A result that did not go through the engine task (a routine heartbeat ping), recorded
+    /// as [`Shared::record_probe`] records a probe's (no duration).
+    pub fn record_result(
+        &self,
+        check: &str,
+        state: CheckState,
+        status: Status,
+        message: String,
+        at: Timestamp,
+    ) {
+        let mut live = self.write();
+        // No copy of the name for a check already there (every ping but its first).
+        if !live.checks.contains_key(check) {
+            live.checks
+                .insert(check.to_string(), LiveCheck::new(CheckState::Up, at));
         }
-        *entry.probes.entry(report.result.status).or_default() += 1;
-        entry.probe_seconds += report.result.duration.as_secs_f64();
-        entry.latency.record(report.at, report.result.duration);
-        entry.last = Some(LastResult {
-            status: report.result.status,
-            message: report.result.message.clone(),
-            duration: report.result.duration,
-            at: report.at,
-        });
+        if let Some(entry) = live.checks.get_mut(check) {
+            entry.record(state, status, message, Duration::ZERO, at);
+        }
     }
 
     pub fn publish_engine(&self, engine: &Engine) {
@@ -156,5 +171,28 @@ impl LiveCheck {
             probe_seconds: 0.0,
             latency: Default::default(),
         }
+    }
+
+    fn record(
+        &mut self,
+        state: CheckState,
+        status: Status,
+        message: String,
+        duration: Duration,
+        at: Timestamp,
+    ) {
+        if self.state != state {
+            self.state = state;
+            self.since = at;
+        }
+        *self.probes.entry(status).or_default() += 1;
+        self.probe_seconds += duration.as_secs_f64();
+        self.latency.record(at, duration);
+        self.last = Some(LastResult {
+            status,
+            message,
+            duration,
+            at,
+        });
     }
 }

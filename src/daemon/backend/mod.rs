@@ -469,7 +469,16 @@ impl Backend for DaemonBackend {
     }
 
     fn ping(&self, target: PingTarget, ping: Ping) -> BoxFuture<'_, ApiResult<PingOutcome>> {
-        Box::pin(async move { self.shared.heartbeats.ping(target, ping).await })
+        Box::pin(async move {
+            let pinged = self.shared.heartbeats.ping(target, ping).await?;
+            // A routine ping never reaches the engine task, which records the others.
+            if let Some(r) = pinged.routine {
+                let check = &pinged.outcome.check;
+                self.shared
+                    .record_result(check, r.state, r.status, r.message, r.at);
+            }
+            Ok(pinged.outcome)
+        })
     }
 
     fn status_page(&self) -> BoxFuture<'_, ApiResult<Arc<crate::status_page::Rendered>>> {

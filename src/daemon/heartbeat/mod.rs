@@ -9,7 +9,17 @@
 //! opens, pages and resolves incidents exactly as for a probed check, and the report carries
 //! the check's [`HeartbeatRow`], which the engine commits in its step (the last ping survives
 //! a `kill -9`). Reports queued while the engine commits are folded into its next step (one
-//! commit for a burst of pings); each ping is answered once its own step is saved.
+//! commit for a burst of pings); each such ping is answered once its own step is saved.
+//!
+//! A *routine* ping ([`Heartbeat::is_routine`]: a success on a check already UP with no run
+//! to finish, or a `/log`) changes nothing the engine or a restart needs but the last ping.
+//! It is applied to the table (its deadline moved at once) and answered in the caller's task:
+//! no engine step, no commit, no other thread woken (but the engine task, once per flush).
+//! The engine task takes the rows of the checks such pings changed ([`Board::take_dirty`])
+//! into its next commit, or commits them alone [`FLUSH_AFTER`] after the first of them
+//! ([`Board::flush_wanted`], [`Board::flush_due`]).
+//! A `kill -9` loses at most that last second of last-ping times, and nothing is late before
+//! `grace` after a start, so no check goes DOWN for it.
 
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -32,8 +42,17 @@ use table::Table;
 
 /// The most of a ping's body that is kept (SPEC §10); the rest is cut.
 pub const MAX_BODY: usize = 10_000;
+/// Routine pings are in the store at most this long after the first of them was answered.
+pub const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// How long a ping waits for its step to be saved before answering 503.
 const SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A ping, answered: the state after it; for a routine ping, what the live view records (for
+/// a ping through the engine, the engine task records it).
+pub struct Pinged {
+    pub outcome: PingOutcome,
+    pub routine: Option<table::Routine>,
+}
 
 /// One heartbeat check as the rest of the daemon sees it (a copy).
 #[derive(Clone)]
@@ -50,6 +69,8 @@ struct Hub {
     out: Mutex<Option<mpsc::Sender<CheckReport>>>,
     /// Wakes the timer task when the earliest deadline moved earlier.
     timer: Notify,
+    /// Wakes the engine task when a routine ping made a flush due (once per flush).
+    flush: Notify,
     zone: RwLock<TimeZone>,
 }
 
@@ -68,6 +89,7 @@ impl Board {
                 table: Mutex::default(),
                 out: Mutex::default(),
                 timer: Notify::new(),
+                flush: Notify::new(),
                 zone: RwLock::new(zone),
             }),
         }
@@ -110,9 +132,10 @@ impl Board {
         self.len() == 0
     }
 
-    /// Apply `ping` to its check and answer with the state after it, once the step holding it
-    /// is saved.
-    pub async fn ping(&self, target: PingTarget, mut ping: Ping) -> ApiResult<PingOutcome> {
+    /// Apply `ping` to its check and answer with the state after it: at once for a routine
+    /// ping (stored by a later commit, at most [`FLUSH_AFTER`] later), else once the step
+    /// holding it is saved.
+    pub async fn ping(&self, target: PingTarget, mut ping: Ping) -> ApiResult<Pinged> {
         let gone = || ApiError::new(503, "the check is being reloaded; ping again");
         self.table()
             .find(&target)
@@ -123,6 +146,32 @@ impl Board {
         // (SPEC §9), so the message, the timeline, pages and logs never carry it.
         if let std::borrow::Cow::Owned(shown) = crate::redact::redact_urls(&ping.body) {
             ping.body = shown;
+        }
+        // A routine ping: done here, in the caller's task.
+        let first = ping
+            .body
+            .lines()
+            .next()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        let (routine, wake) = {
+            let mut table = self.table();
+            // Again, under this lock: a reload may have removed the check or its token.
+            let name = table.find(&target).ok_or_else(|| not_found(&target))?;
+            let idle = table.flush_due().is_none();
+            let routine = table.ping_routine(&name, ping.kind, first, Timestamp::now());
+            let wake = idle && routine.is_some();
+            (routine, wake)
+        };
+        if let Some((outcome, routine)) = routine {
+            if wake {
+                // The first since the last flush: the engine task learns when to flush.
+                self.hub.flush.notify_one();
+            }
+            return Ok(Pinged {
+                outcome,
+                routine: Some(routine),
+            });
         }
         // Room in the engine's queue first: a flood waits here (it slows its senders only).
         let permit = out.reserve().await.map_err(|_| gone())?;
@@ -145,7 +194,33 @@ impl Board {
         tokio::time::timeout(SAVE_WAIT, committed.notified())
             .await
             .map_err(|_| ApiError::new(503, "the ping was not saved in time; ping again"))?;
-        Ok(outcome)
+        Ok(Pinged {
+            outcome,
+            routine: None,
+        })
+    }
+
+    /// When the routine pings taken so far are due in the store (`None`: none is waiting).
+    pub fn flush_due(&self) -> Option<Timestamp> {
+        self.table().flush_due()
+    }
+
+    /// Resolves when a routine ping made a flush due (the engine task then reads
+    /// [`Board::flush_due`] again).
+    pub async fn flush_wanted(&self) {
+        self.hub.flush.notified().await
+    }
+
+    /// The rows routine pings changed since the last call, for the commit being made.
+    pub fn take_dirty(&self) -> Vec<HeartbeatRow> {
+        self.table().take_dirty()
+    }
+
+    /// `row` (made by a ping or deadline through the engine) is being committed: should
+    /// routine pings have changed its check since, and been flushed already, flush them again
+    /// so the store ends with the newest.
+    pub fn settle(&self, row: &HeartbeatRow) {
+        self.table().settle(row);
     }
 
     /// Reports go to `tx` (the scheduler's report channel) from now on.
@@ -337,13 +412,13 @@ mod tests {
         let target = PingTarget::Token("backup-token-0123456789".into());
         let long = "x".repeat(20_000);
         let out = board.ping(target, ping(PingKind::Success, long)).await;
-        assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("UP"));
+        assert_eq!(out.map(|o| o.outcome.state).ok().as_deref(), Some("UP"));
         let report = reports.recv().await.expect("a report");
         assert_eq!(report.result.message.len(), MAX_BODY, "cut to 10,000 bytes");
         assert!(report.transition.is_none(), "NEW -> UP is no hard change");
         let fail = ping(PingKind::Fail { exit_code: Some(2) }, "bad\nmore".into());
         let out = board.ping(PingTarget::Check("backup".into()), fail).await;
-        assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("DOWN"));
+        assert_eq!(out.map(|o| o.outcome.state).ok().as_deref(), Some("DOWN"));
         let report = reports.recv().await.expect("a report");
         assert!(report.transition.is_some_and(|t| t.is_hard()));
         assert_eq!(report.result.message, "bad");
@@ -406,7 +481,7 @@ mod tests {
                 rid: None,
             };
             let out = board.ping(PingTarget::Check(name), ping).await;
-            assert_eq!(out.map(|o| o.state).ok().as_deref(), Some("UP"));
+            assert_eq!(out.map(|o| o.outcome.state).ok().as_deref(), Some("UP"));
         }
         assert_eq!(
             board.remove("gone").map(|t| t.state),
@@ -442,6 +517,94 @@ mod tests {
         assert!(quiet.is_err(), "nothing else is due");
         let _ = stop.send(());
         timer.await.expect("the timer ends when stopped");
+    }
+
+    /// A routine ping (a success on an UP check, a log) is answered without a report to the
+    /// engine: applied to the table (its deadline moved at once) and its row handed out by
+    /// the next `take_dirty`, due `FLUSH_AFTER` after the first. A start, the success that
+    /// finishes it, and a failure go through the engine. An older row committed after a
+    /// flush marks the check again.
+    #[tokio::test]
+    async fn routine_pings_skip_the_engine_and_are_flushed_later() {
+        let board = Board::new(TimeZone::UTC);
+        let (tx, mut reports) = mpsc::channel::<CheckReport>(16);
+        board.attach(tx);
+        let (fwd, mut seen) = mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Some(r) = reports.recv().await {
+                if let Some(n) = &r.committed {
+                    n.notify_one();
+                }
+                let _ = fwd.send(r).await;
+            }
+        });
+        assert!(board.add(
+            &heartbeat_check("job", "job-token-0123456789", 3600, 60),
+            CheckTracker::default()
+        ));
+        let ping = |kind, body: &str| Ping {
+            kind,
+            body: body.to_string(),
+            rid: None,
+        };
+        let job = || PingTarget::Check("job".into());
+        let routine = |p: &ApiResult<Pinged>| p.as_ref().map(|p| p.routine.is_some()).ok();
+        // NEW -> UP: through the engine, saved before the answer.
+        let first = board.ping(job(), ping(PingKind::Success, "")).await;
+        assert_eq!(routine(&first), Some(false));
+        let first_report = seen.recv().await.expect("a report");
+        assert_eq!(board.flush_due(), None);
+        let deadline = board.table().first_deadline().expect("UP has a deadline");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // UP -> UP: routine, no report; the deadline moves with it.
+        let before = Timestamp::now();
+        let again = board
+            .ping(job(), ping(PingKind::Success, "all good\nmore"))
+            .await;
+        assert_eq!(routine(&again), Some(true));
+        let r = again.ok().and_then(|p| p.routine).expect("routine");
+        assert_eq!(r.message, "all good");
+        assert_eq!(r.status, crate::core::check_state::Status::Ok);
+        assert!(board.table().first_deadline().expect("a deadline") > deadline);
+        let due = board.flush_due().expect("a flush is due");
+        assert!(due >= before + FLUSH_AFTER && due <= Timestamp::now() + FLUSH_AFTER);
+        let log = board.ping(job(), ping(PingKind::Log, "")).await;
+        assert_eq!(routine(&log), Some(true));
+        assert!(
+            seen.try_recv().is_err(),
+            "the engine heard of a routine ping"
+        );
+        let rows = board.take_dirty();
+        assert_eq!(rows.len(), 1, "one row per check, however many pings");
+        let last = rows[0].last_ping.as_ref().expect("a last ping");
+        assert_eq!(
+            (last.kind, last.message.as_str()),
+            (PingKind::Log, "log ping")
+        );
+        assert_eq!(rows[0].last_success.map(|t| t >= before), Some(true));
+        assert_eq!(board.flush_due(), None);
+        assert!(board.take_dirty().is_empty());
+        // The first report's row is older than what was flushed: committed after it, it
+        // would win, so the check is flushed again.
+        board.settle(first_report.heartbeat.as_ref().expect("a row"));
+        assert!(board.flush_due().is_some());
+        let rows = board.take_dirty();
+        assert_eq!(rows.first().and_then(|r| r.last_ping.as_ref()), Some(last));
+        // A start, the success that finishes it, and a failure are saved first.
+        for kind in [
+            PingKind::Start,
+            PingKind::Success,
+            PingKind::Fail { exit_code: Some(2) },
+            PingKind::Success,
+        ] {
+            let out = board.ping(job(), ping(kind, "")).await;
+            assert_eq!(routine(&out), Some(false), "{kind:?}");
+            let r = seen.recv().await.expect("a report");
+            board.settle(r.heartbeat.as_ref().expect("a row"));
+        }
+        assert_eq!(board.flush_due(), None, "those rows went with their steps");
+        let out = board.ping(job(), ping(PingKind::Success, "")).await;
+        assert_eq!(routine(&out), Some(true), "UP again: routine again");
     }
 
     #[test]

@@ -25,6 +25,17 @@ pub(super) struct Slot {
     pub tracker: CheckTracker,
     /// Its entry in the table's deadlines (what [`Deadlines::set`] moves it from).
     due: Option<Timestamp>,
+    /// A routine ping changed it since its row was last handed to the store.
+    dirty: bool,
+}
+
+/// A routine ping, taken: its result for the live view (`status`, `/metrics`).
+#[derive(Debug, Clone)]
+pub struct Routine {
+    pub at: Timestamp,
+    pub state: CheckState,
+    pub status: Status,
+    pub message: String,
 }
 
 #[derive(Default)]
@@ -36,6 +47,10 @@ pub(super) struct Table {
     deadlines: Deadlines<Arc<str>>,
     /// Rows from the store, each taken when its check is first added.
     restored: HashMap<String, HeartbeatRow>,
+    /// Checks changed by routine pings and not yet handed to the store (each once).
+    dirty: Vec<Arc<str>>,
+    /// When the oldest of them came: the flush is due [`super::FLUSH_AFTER`] later.
+    dirty_since: Option<Timestamp>,
 }
 
 impl Table {
@@ -100,6 +115,7 @@ impl Table {
                 },
                 tracker,
                 due: None,
+                dirty: false,
             }),
         };
         self.tokens.insert(token, name.clone());
@@ -107,12 +123,100 @@ impl Table {
         self.reschedule(&name, Timestamp::MIN);
     }
 
-    /// A check removed from the config: its pings are refused from now on.
+    /// A check removed from the config: its pings are refused from now on (a row not yet
+    /// flushed is dropped with it).
     pub fn remove(&mut self, name: &str) -> Option<CheckTracker> {
         let (name, slot) = self.checks.remove_entry(name)?;
         self.tokens.remove(&slot.token);
         self.deadlines.set(name, slot.due, None);
         Some(slot.tracker)
+    }
+
+    /// Take `ping` at `now` if it is routine for its check ([`Heartbeat::is_routine`]): applied
+    /// here only, its deadline moved at once (nothing goes late falsely), the check marked for
+    /// the next flush. `None` (nothing done) for a ping that must go through the engine.
+    /// `message` is the ping's first line, or `None` for none.
+    pub fn ping_routine(
+        &mut self,
+        name: &Arc<str>,
+        kind: PingKind,
+        message: Option<&str>,
+        now: Timestamp,
+    ) -> Option<(PingOutcome, Routine)> {
+        let slot = self.checks.get_mut(name)?;
+        let state = tracker_state(slot.heartbeat.state);
+        // The tracker always follows the heartbeat; should it not, the engine must hear it.
+        if !slot.heartbeat.is_routine(kind) || slot.tracker.state != state {
+            return None;
+        }
+        let message = match message {
+            Some(m) => m.to_string(),
+            None => default_message(kind),
+        };
+        let change = slot.heartbeat.ping(kind, &message, now);
+        debug_assert!(change.is_none(), "a routine ping changed the state");
+        let status = match slot.heartbeat.state {
+            HbState::Down => Status::Critical,
+            HbState::New | HbState::Up => Status::Ok,
+        };
+        let outcome = PingOutcome {
+            check: name.to_string(),
+            state: slot.heartbeat.state.as_str().to_string(),
+        };
+        if !slot.dirty {
+            slot.dirty = true;
+            self.dirty.push(name.clone());
+            self.dirty_since.get_or_insert(now);
+        }
+        if kind == PingKind::Success {
+            self.reschedule(name, Timestamp::MIN);
+        }
+        let routine = Routine {
+            at: now,
+            state,
+            status,
+            message,
+        };
+        Some((outcome, routine))
+    }
+
+    /// When the routine pings taken so far are due in the store.
+    pub fn flush_due(&self) -> Option<Timestamp> {
+        self.dirty_since.map(|t| t + super::FLUSH_AFTER)
+    }
+
+    /// The rows of every check changed by routine pings since the last call (as they are now),
+    /// for the next commit.
+    pub fn take_dirty(&mut self) -> Vec<HeartbeatRow> {
+        self.dirty_since = None;
+        let names = std::mem::take(&mut self.dirty);
+        let mut rows = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(slot) = self.checks.get_mut(&name) {
+                if std::mem::take(&mut slot.dirty) {
+                    rows.push(slot.row(&name));
+                }
+            }
+        }
+        rows
+    }
+
+    /// A row on its way to the store from an engine step: if routine pings have changed the
+    /// check since the row was made, and its newer row was flushed already (before this
+    /// step), this older row would overwrite it; mark the check for the next flush again.
+    pub fn settle(&mut self, row: &HeartbeatRow) {
+        let Some((name, slot)) = self.checks.get_key_value(row.check.as_str()) else {
+            return;
+        };
+        if slot.dirty || slot.heartbeat.last_ping == row.last_ping {
+            return;
+        }
+        let name = name.clone();
+        if let Some(slot) = self.checks.get_mut(&name) {
+            slot.dirty = true;
+        }
+        self.dirty.push(name);
+        self.dirty_since.get_or_insert(Timestamp::now());
     }
 
     /// Take a ping at `now`: the report for the engine and the answer for the caller.
@@ -210,10 +314,7 @@ impl Slot {
         change: Option<Change>,
         detail: Option<String>,
     ) -> CheckReport {
-        let to = match self.heartbeat.state {
-            HbState::Down => CheckState::Down,
-            HbState::New | HbState::Up => CheckState::Up,
-        };
+        let to = tracker_state(self.heartbeat.state);
         let from = self.tracker.state;
         self.tracker = CheckTracker::new(to);
         let transition = (change.is_some() && from != to).then_some(Transition { from, to });
@@ -223,7 +324,8 @@ impl Slot {
             .as_ref()
             .map(|c| !matches!(c, Change::Success { .. }));
         let instant = tokio::time::Instant::now();
-        let h = &self.heartbeat;
+        // This row goes to the store now: a routine ping before it needs no flush of its own.
+        self.dirty = false;
         CheckReport {
             check: name.to_string(),
             at: now,
@@ -238,16 +340,29 @@ impl Slot {
             state: to,
             transition,
             failed,
-            heartbeat: Some(HeartbeatRow {
-                check: name.to_string(),
-                state: h.state,
-                last_ping: h.last_ping.clone(),
-                last_success: h.last_success,
-                started: h.started,
-            }),
+            heartbeat: Some(self.row(name)),
             detail,
             committed: None,
         }
+    }
+
+    fn row(&self, name: &str) -> HeartbeatRow {
+        let h = &self.heartbeat;
+        HeartbeatRow {
+            check: name.to_string(),
+            state: h.state,
+            last_ping: h.last_ping.clone(),
+            last_success: h.last_success,
+            started: h.started,
+        }
+    }
+}
+
+/// What the incident engine sees of a heartbeat's state: NEW counts as UP.
+fn tracker_state(state: HbState) -> CheckState {
+    match state {
+        HbState::Down => CheckState::Down,
+        HbState::New | HbState::Up => CheckState::Up,
     }
 }
 
