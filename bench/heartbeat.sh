@@ -79,7 +79,11 @@ rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$daemon/status"; }
 
 write_config "$work/plain.toml" no
 write_config "$work/heartbeat.toml" yes
-if "$bin" check-config -c "$work/heartbeat.toml" >"$work/check.out" 2>&1; then
+if [ "${FLOOR:-}" = 1 ]; then
+  config=$work/plain.toml expect=404
+  echo "== FLOOR=1: the same pings against the daemon without heartbeat checks (every answer 404):"
+  echo "   the listener's HTTP path alone, no heartbeat work"
+elif "$bin" check-config -c "$work/heartbeat.toml" >"$work/check.out" 2>&1; then
   config=$work/heartbeat.toml expect=200
   echo "== 10,000 heartbeat checks"
 else
